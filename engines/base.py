@@ -1,0 +1,243 @@
+"""The adapter interface every database kind implements, and the base class that
+enforces the row cap, truncation, timing and error wrapping in one place.
+
+An adapter subclasses :class:`Engine` and implements the small ``_``-free hooks
+marked abstract below: how to split a script, how to run one statement (returning a
+lazily-streamed :class:`Cursor`), and the schema/explain/dump/restore/import calls.
+:meth:`Engine.execute` drives the hooks and is the only place where rows are capped.
+
+Timeouts are enforced *by the server*: ``run_statement`` receives the time limit and
+must hand it to the server (``statement_timeout``, ``maxTimeMS``, a progress handler)
+and raise :class:`~engines.errors.QueryTimeout` when the server stops the statement.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from engines import formats
+from engines.errors import DBPlayError, EngineError, ExecutionError
+from engines.result import (
+    Column,
+    ExplainResult,
+    ImportReport,
+    SchemaInfo,
+    StatementResult,
+    jsonable,
+)
+
+DEFAULT_MAX_ROWS = 1000
+DEFAULT_TIMEOUT_S = 30.0
+
+
+@dataclass
+class Statement:
+    """One statement of a script, with where it starts (1-based) in the script."""
+
+    text: str
+    line: int = 1
+    column: int = 1
+
+
+@dataclass
+class Cursor:
+    """What running one statement yields: column descriptions and a lazy row stream.
+
+    ``rows`` must stream from the server (server-side cursor, batch iterator); the
+    base class reads at most ``max_rows + 1`` of them. ``close`` is always called.
+    """
+
+    columns: list[Column] = field(default_factory=list)
+    rows: Iterable[Sequence[Any]] = ()
+    rowcount: int | None = None
+    notice: str | None = None
+    close: Callable[[], None] | None = None
+
+
+class Engine(ABC):
+    """A connection to one database (one sandbox) of a given kind."""
+
+    kind: ClassVar[str]
+    #: the language of ``execute`` scripts: ``sql``, ``mongosh`` or ``chroma``
+    language: ClassVar[str]
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_rows: int = DEFAULT_MAX_ROWS,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        self.url = url
+        self.max_rows = max_rows
+        self.timeout_s = timeout_s
+
+    # -- lifecycle -------------------------------------------------------
+    def connect(self) -> None:  # noqa: B027 - optional hook
+        """Open the connection eagerly (adapters may also connect lazily)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the connection."""
+
+    def __enter__(self) -> Engine:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ping(self) -> bool:
+        """True when the server answers; the one readiness check used everywhere."""
+        try:
+            self.execute(self.ping_script, timeout_s=5)[0]
+        except DBPlayError:
+            return False
+        return True
+
+    ping_script: ClassVar[str] = "SELECT 1"
+
+    # -- hooks for adapters ---------------------------------------------
+    @abstractmethod
+    def split(self, script: str) -> list[Statement]:
+        """Split a script into statements with a real parser.
+
+        Raises :class:`~engines.errors.QuerySyntaxError` with line/column when the
+        script cannot be split.
+        """
+
+    @abstractmethod
+    def run_statement(self, statement: Statement, timeout_s: float) -> Cursor:
+        """Run one statement with a server-enforced time limit; rows stream lazily.
+
+        Errors raised here give ``line``/``column`` relative to the statement text;
+        :meth:`execute` shifts them to the position in the whole script.
+        """
+
+    def wrap_error(self, exc: Exception, statement: Statement) -> EngineError:
+        """Turn a driver exception into an :class:`EngineError` (adapters refine this)."""
+        return ExecutionError(str(exc).strip() or type(exc).__name__,
+                              statement=statement.text, original=exc)
+
+    def cancel(self) -> None:  # noqa: B027 - optional hook
+        """Ask the server to stop the statement running on this connection now."""
+
+    @abstractmethod
+    def explain(self, statement: str, *, timeout_s: float | None = None) -> ExplainResult:
+        """A normalized plan tree plus the engine's raw output."""
+
+    @abstractmethod
+    def schema(self) -> SchemaInfo:
+        """Tables or collections with columns, keys, indexes and row counts."""
+
+    @abstractmethod
+    def dump(self, path: Path) -> None:
+        """Write the whole database to ``path`` in this engine's documented dump format."""
+
+    @abstractmethod
+    def restore(self, path: Path) -> None:
+        """Load a dump (or a supported source script) into this, empty, database."""
+
+    @abstractmethod
+    def import_rows(self, target: str, records: Iterable[dict[str, Any]]) -> ImportReport:
+        """Insert records into ``target`` atomically where the engine has transactions.
+
+        A bad record raises :class:`~engines.errors.ImportRowError` naming its 1-based row.
+        """
+
+    # -- the one place rows are capped ----------------------------------
+    def execute(
+        self,
+        script: str,
+        *,
+        max_rows: int | None = None,
+        timeout_s: float | None = None,
+    ) -> list[StatementResult]:
+        """Run every statement of ``script``; stop at the first failing one.
+
+        Returns one result per statement run; a failing statement's result carries
+        ``error`` and is the last one. A script that cannot be split gives a single
+        error result.
+        """
+        cap = self.max_rows if max_rows is None else max_rows
+        limit = self.timeout_s if timeout_s is None else timeout_s
+        try:
+            statements = self.split(script)
+        except EngineError as exc:
+            return [StatementResult(statement=script.strip(), error=exc.to_dict(),
+                                    line=exc.line or 1)]
+        results: list[StatementResult] = []
+        for statement in statements:
+            result = self._run_capped(statement, cap, limit)
+            results.append(result)
+            if result.error is not None:
+                break
+        return results
+
+    def _run_capped(self, statement: Statement, cap: int, timeout_s: float) -> StatementResult:
+        started = time.perf_counter()
+        result = StatementResult(statement=statement.text, line=statement.line)
+        cursor: Cursor | None = None
+        try:
+            cursor = self.run_statement(statement, timeout_s)
+            head = list(itertools.islice(iter(cursor.rows), cap + 1))
+            result.truncated = len(head) > cap
+            result.rows = [[jsonable(v) for v in row] for row in head[:cap]]
+            result.columns = cursor.columns
+            result.notice = cursor.notice
+            result.rowcount = cursor.rowcount
+            if result.rowcount is None and cursor.columns and not result.truncated:
+                result.rowcount = len(result.rows)
+        except Exception as exc:
+            error = exc if isinstance(exc, EngineError) else self.wrap_error(exc, statement)
+            if error.statement is None:
+                error.statement = statement.text
+            if error.line is not None:  # adapters count lines within the statement
+                error.line += statement.line - 1
+            result.error = error.to_dict()
+        finally:
+            if cursor is not None and cursor.close is not None:
+                try:
+                    cursor.close()
+                except Exception:
+                    pass
+        result.elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
+        return result
+
+    # -- streaming out and in, shared by all engines ----------------------
+    def stream(
+        self, query: str, *, timeout_s: float | None = None
+    ) -> tuple[list[Column], Iterator[list[Any]], Callable[[], None]]:
+        """Run one query with no row cap; rows stream and must be consumed, then closed."""
+        statements = self.split(query)
+        if len(statements) != 1:
+            from engines.errors import InvalidRequest
+
+            raise InvalidRequest(f"expected exactly one statement to export, got {len(statements)}")
+        statement = statements[0]
+        try:
+            limit = self.timeout_s if timeout_s is None else timeout_s
+            cursor = self.run_statement(statement, limit)
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise self.wrap_error(exc, statement) from exc
+        rows = ([jsonable(v) for v in row] for row in cursor.rows)
+        return cursor.columns, rows, (cursor.close or (lambda: None))
+
+    def export(self, query: str, fmt: str, out: Path, *, timeout_s: float | None = None) -> int:
+        """Write the full result of ``query`` to ``out`` as csv, json, jsonl or parquet."""
+        columns, rows, close = self.stream(query, timeout_s=timeout_s)
+        try:
+            return formats.write_rows(out, fmt, [c.name for c in columns], rows)
+        finally:
+            close()
+
+    def import_file(self, target: str, path: Path, fmt: str | None = None) -> ImportReport:
+        """Import a CSV, JSON, JSONL or Parquet file into ``target``."""
+        return self.import_rows(target, formats.read_records(path, fmt))

@@ -1,0 +1,78 @@
+"""Shared fixtures: real servers started once per session, a fresh database per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engines import connect
+from engines.base import Engine
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+ENGINE_KINDS = ["postgres", "mongodb", "chroma", "sqlite"]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    from tests.servers.postgres import PostgresServer
+
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_server() -> Iterator[object]:
+    from tests.servers.mongodb import MongoServer
+
+    server = MongoServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def chroma_server() -> Iterator[object]:
+    from tests.servers.chroma import ChromaServer
+
+    server = ChromaServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def new_database_url(request: pytest.FixtureRequest, kind: str, tmp_path: Path) -> str:
+    """A URL of a fresh, empty database of ``kind`` on a real server."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.db'}"
+    if kind == "chroma" and getattr(request, "param", None) == "embedded":
+        return f"chroma+file://{tmp_path / 'chroma'}"
+    server = request.getfixturevalue(
+        {"postgres": "postgres_server", "mongodb": "mongo_server", "chroma": "chroma_server"}[kind]
+    )
+    url: str = server.new_database()  # type: ignore[attr-defined]
+    return url
+
+
+@pytest.fixture
+def engine_for(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    """``engine_for(kind)`` gives a connected adapter on a fresh, empty database."""
+    opened: list[Engine] = []
+
+    def make(kind: str, **options: object) -> Engine:
+        workdir = tmp_path / uuid.uuid4().hex[:8]
+        workdir.mkdir(parents=True)
+        url = new_database_url(request, kind, workdir)
+        engine = connect(kind, url, **options)  # type: ignore[arg-type]
+        engine.connect()
+        opened.append(engine)
+        return engine
+
+    yield make
+    for engine in opened:
+        engine.close()
