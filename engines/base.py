@@ -95,10 +95,10 @@ class Engine(ABC):
     def ping(self) -> bool:
         """True when the server answers; the one readiness check used everywhere."""
         try:
-            self.execute(self.ping_script, timeout_s=5)[0]
+            results = self.execute(self.ping_script, timeout_s=5)
         except DBPlayError:
             return False
-        return True
+        return bool(results) and results[0].error is None
 
     ping_script: ClassVar[str] = "SELECT 1"
 

@@ -1,0 +1,400 @@
+"""PostgreSQL adapter (psycopg2).
+
+URL: ``postgresql://user:password@host:port/dbname`` (any libpq URI or DSN).
+
+Scripts
+    Split with PostgreSQL's own grammar through pglast (see :mod:`engines.postgres_script`
+    for why not sqlparse or sqlglot). Each statement keeps its parse tree, which decides
+    how it runs.
+
+Transactions
+    The connection is in autocommit mode, like ``psql``: every statement commits on its
+    own. A user ``BEGIN`` opens a real transaction block on the server and the following
+    statements run inside it until ``COMMIT``/``ROLLBACK``. When a statement fails inside
+    a block, the block is rolled back (the server would refuse everything else in it
+    anyway), so the connection is usable again. A script that ends inside a block has the
+    block rolled back, as ``psql -f`` does when it exits, and says so in a notice.
+
+Streaming and limits
+    ``SELECT``/``VALUES``/``TABLE`` queries run behind a psycopg2 named (server-side)
+    cursor, fetched :data:`FETCH_ROWS` at a time. psycopg2 allows named cursors on an
+    autocommit connection only ``WITH HOLD``, so we open a transaction (unless the user's
+    own block is open) and declare the cursor in it; it never outlives that transaction,
+    so nothing is materialized. Closing the result closes the cursor and commits our
+    transaction (a ``SELECT`` may call functions that write, as in psql). Other
+    statements (``FOR UPDATE``, ``INSERT ... RETURNING``, DDL) use a client-side cursor.
+    ``SET statement_timeout`` is sent before every statement, so the server stops it;
+    for a streamed query each fetch is one statement for the server, so the limit
+    applies per batch of :data:`FETCH_ROWS`. :meth:`~PostgresEngine.cancel` sends a
+    cancel request and may be called from any thread.
+
+Errors, explain, schema, dumps, imports
+    See :mod:`engines.postgres_errors` (error mapping), :meth:`PostgresEngine.explain`,
+    :mod:`engines.postgres_catalog` (schema and plan normalization),
+    :mod:`engines.postgres_dump` (dump format, psql-script restore) and
+    :mod:`engines.postgres_import`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+import psycopg2.extras
+
+from engines.base import Cursor, Engine, Statement
+from engines.errors import (
+    EngineError,
+    EngineUnavailable,
+    InvalidRequest,
+    RestoreError,
+    UnsupportedCommand,
+)
+from engines.postgres_catalog import plan_node, read_schema
+from engines.postgres_dump import PsqlScriptRunner, run_pg_dump
+from engines.postgres_errors import error_message, map_error
+from engines.postgres_import import import_records
+from engines.postgres_script import (
+    PgStatement,
+    is_copy_from_stdin,
+    is_copy_to_stdout,
+    is_streamable,
+    parse_one,
+    split_sql,
+)
+from engines.result import Column, ExplainResult, ImportReport, SchemaInfo, StatementResult
+
+log = logging.getLogger(__name__)
+
+FETCH_ROWS = 2000
+#: per-statement limit while restoring (a restore runs scripts, not user queries)
+RESTORE_TIMEOUT_S = 600.0
+_IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
+_INTRANS = psycopg2.extensions.TRANSACTION_STATUS_INTRANS
+_INERROR = psycopg2.extensions.TRANSACTION_STATUS_INERROR
+
+
+def _timeout_ms(timeout_s: float) -> int:
+    return max(1, int(timeout_s * 1000)) if timeout_s > 0 else 0
+
+
+class PostgresEngine(Engine):
+    kind = "postgres"
+    language = "sql"
+
+    def __init__(self, url: str, **options: Any) -> None:
+        super().__init__(url, **options)
+        self._conn: Any = None
+        self._types: dict[int, str] = {}
+        self._cancelled = threading.Event()
+        self._cursor_ids = itertools.count(1)
+        #: what the last :meth:`restore` deliberately skipped or ignored
+        self.restore_notices: list[str] = []
+
+    # -- connection ------------------------------------------------------------
+    def connect(self) -> None:
+        if self._conn is not None and not self._conn.closed:
+            return
+        try:
+            conn = psycopg2.connect(self.url, connect_timeout=10, application_name="dbplay")
+        except psycopg2.Error as exc:
+            raise EngineUnavailable(f"cannot connect to PostgreSQL: {error_message(exc)}",
+                                    original=exc) from exc
+        conn.autocommit = True
+        conn.notices = deque(maxlen=100)
+        self._conn = conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+    def _connection(self) -> Any:
+        self.connect()
+        return self._conn
+
+    def _status(self) -> int:
+        return int(self._conn.info.transaction_status)
+
+    def _recover(self) -> None:
+        """After an error: end any transaction so the connection is usable again."""
+        conn = self._conn
+        if conn is None or conn.closed:
+            self._conn = None
+            return
+        try:
+            if conn.info.transaction_status != _IDLE:
+                with conn.cursor() as cur:
+                    cur.execute("ROLLBACK")
+        except psycopg2.Error:
+            self.close()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        conn = self._conn
+        if conn is not None and not conn.closed:
+            try:
+                conn.cancel()
+            except psycopg2.Error as exc:
+                log.warning("cancel request failed: %s", exc)
+
+    def ping(self) -> bool:
+        """True when the server answers ``SELECT 1`` within 5 s."""
+        results = self.execute(self.ping_script, timeout_s=5)
+        return bool(results) and results[0].error is None
+
+    # -- statements ------------------------------------------------------------
+    def split(self, script: str) -> list[Statement]:
+        return list(split_sql(script))
+
+    def execute(self, script: str, *, max_rows: int | None = None,
+                timeout_s: float | None = None) -> list[StatementResult]:
+        results = super().execute(script, max_rows=max_rows, timeout_s=timeout_s)
+        conn = self._conn
+        if results and conn is not None and not conn.closed and self._status() == _INTRANS:
+            self._recover()
+            note = ("the script ended inside a transaction block (BEGIN without COMMIT); "
+                    "it was rolled back, as psql -f does")
+            last = results[-1]
+            last.notice = f"{last.notice}\n{note}" if last.notice else note
+        return results
+
+    def run_statement(self, statement: Statement, timeout_s: float) -> Cursor:
+        node = statement.node if isinstance(statement, PgStatement) else parse_one(statement.text)
+        if is_copy_from_stdin(node):
+            raise UnsupportedCommand(
+                "COPY ... FROM STDIN needs data sent by the client; use import to load a "
+                "CSV/JSON/Parquet file into a table", statement=statement.text)
+        if is_copy_to_stdout(node):
+            raise UnsupportedCommand(
+                "COPY ... TO STDOUT is not run here; use export to write a query's result "
+                "to a file", statement=statement.text)
+        conn = self._connection()
+        self._cancelled.clear()
+        conn.notices.clear()
+        try:
+            with conn.cursor() as setter:
+                setter.execute(f"SET statement_timeout = {_timeout_ms(timeout_s)}")
+        except psycopg2.Error as exc:
+            error = self._wrap(exc, statement)
+            self._recover()
+            raise error from exc
+        if is_streamable(node):
+            return self._stream(conn, statement)
+        cur = conn.cursor()
+        try:
+            cur.execute(statement.text)
+        except psycopg2.Error as exc:
+            error = self._wrap(exc, statement)
+            cur.close()
+            self._recover()
+            raise error from exc
+        rowcount = cur.rowcount if cur.rowcount >= 0 else None
+        if cur.description is None:
+            return Cursor(rowcount=rowcount, notice=self._notices(), close=cur.close)
+        return Cursor(columns=self._columns(cur.description), rows=iter(cur),
+                      rowcount=rowcount, notice=self._notices(), close=cur.close)
+
+    def _stream(self, conn: Any, statement: Statement) -> Cursor:
+        began = self._status() == _IDLE
+        cur = conn.cursor(name=f"dbplay_{next(self._cursor_ids)}", withhold=True)
+        cur.itersize = FETCH_ROWS
+        try:
+            if began:
+                with conn.cursor() as plain:
+                    plain.execute("BEGIN")
+            cur.execute(statement.text)
+            first = cur.fetchmany(FETCH_ROWS)
+            columns = self._columns(cur.description)
+        except psycopg2.Error as exc:
+            sent = (cur.query or b"").decode("utf-8", "replace")
+            offset = len(sent) - len(statement.text) if sent.endswith(statement.text) else 0
+            error = self._wrap(exc, statement, offset)
+            self._discard(cur)
+            self._recover()
+            raise error from exc
+
+        def rows() -> Iterator[Sequence[Any]]:
+            yield from first
+            batch = first
+            while len(batch) == FETCH_ROWS:
+                try:
+                    batch = cur.fetchmany(FETCH_ROWS)
+                except psycopg2.Error as exc:
+                    raise self._wrap(exc, statement) from exc
+                yield from batch
+
+        def close() -> None:
+            self._discard(cur)
+            if self._conn is None or self._conn.closed:
+                return
+            try:
+                if self._status() == _INERROR:
+                    self._recover()
+                elif began and self._status() == _INTRANS:
+                    with self._conn.cursor() as plain:
+                        plain.execute("COMMIT")
+            except psycopg2.Error:
+                self._recover()
+
+        return Cursor(columns=columns, rows=rows(), notice=self._notices(), close=close)
+
+    @staticmethod
+    def _discard(cur: Any) -> None:
+        try:
+            cur.close()
+        except psycopg2.Error:
+            pass
+
+    def _notices(self) -> str | None:
+        notices = [str(n).strip() for n in self._conn.notices]
+        self._conn.notices.clear()
+        return "\n".join(notices) or None
+
+    def _columns(self, description: Sequence[Any]) -> list[Column]:
+        missing = sorted({d.type_code for d in description} - set(self._types))
+        if missing:
+            with self._conn.cursor() as cur:
+                cur.execute("SELECT oid::int, format_type(oid, NULL) FROM pg_type "
+                            "WHERE oid = ANY(%s::oid[])", (missing,))
+                self._types.update(dict(cur.fetchall()))
+        return [Column(d.name, self._types.get(d.type_code, str(d.type_code)))
+                for d in description]
+
+    # -- errors ------------------------------------------------------------------
+    def wrap_error(self, exc: Exception, statement: Statement) -> EngineError:
+        return self._wrap(exc, statement)
+
+    def _wrap(self, exc: Exception, statement: Statement, offset: int = 0) -> EngineError:
+        return map_error(exc, statement.text, offset=offset,
+                         cancel_requested=self._cancelled.is_set())
+
+    # -- explain / schema ----------------------------------------------------------
+    def explain(self, statement: str, *, timeout_s: float | None = None) -> ExplainResult:
+        """``EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)``, normalized by
+        :func:`~engines.postgres_catalog.plan_node`; ``raw`` is the JSON.
+
+        ANALYZE executes the statement, so it always runs inside a transaction (or, in
+        an open user block, a savepoint) that is rolled back: explaining an ``INSERT``,
+        ``DELETE`` or a ``SELECT`` of a writing function changes nothing.
+        """
+        statements = split_sql(statement)
+        if len(statements) != 1:
+            raise InvalidRequest(f"explain takes exactly one statement, got {len(statements)}")
+        target = statements[0]
+        prefix = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "
+        conn = self._connection()
+        self._cancelled.clear()
+        nested = self._status() == _INTRANS
+        limit = self.timeout_s if timeout_s is None else timeout_s
+        with conn.cursor() as cur:
+            try:
+                cur.execute("SAVEPOINT dbplay_explain" if nested else "BEGIN")
+                cur.execute(f"SET LOCAL statement_timeout = {_timeout_ms(limit)}")
+                cur.execute(prefix + target.text)
+                raw = cur.fetchone()[0]
+                cur.execute("ROLLBACK TO SAVEPOINT dbplay_explain; RELEASE dbplay_explain"
+                            if nested else "ROLLBACK")
+            except psycopg2.Error as exc:
+                error = self._wrap(exc, target, len(prefix))
+                self._recover()
+                raise error from exc
+        if isinstance(raw, str):
+            raw = json.loads(raw)
+        top = raw[0]
+        message = (f"planning {top.get('Planning Time')} ms, execution "
+                   f"{top.get('Execution Time')} ms; the statement ran inside a transaction "
+                   "that was rolled back")
+        return ExplainResult(statement=target.text, plan=plan_node(top["Plan"]), raw=raw,
+                             message=message)
+
+    def schema(self) -> SchemaInfo:
+        conn = self._connection()
+        with conn.cursor() as cur:
+            try:
+                cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                cur.execute(f"SET LOCAL statement_timeout = {_timeout_ms(self.timeout_s)}")
+                info = read_schema(cur, self.kind)
+                cur.execute("COMMIT")
+            except psycopg2.Error as exc:
+                error = self._wrap(exc, Statement("-- schema introspection"))
+                self._recover()
+                raise error from exc
+        return info
+
+    # -- dump / restore / import -----------------------------------------------------
+    def dump(self, path: Path) -> None:
+        """Write a plain-SQL ``pg_dump --no-owner --no-privileges`` file to ``path``."""
+        run_pg_dump(self.url, self._connection().server_version // 10000, path)
+
+    def restore(self, path: Path) -> None:
+        """Run a psql script (a plain ``pg_dump`` file, Pagila, Chinook) in one transaction.
+
+        What is run, skipped or refused is described in :class:`PsqlScriptRunner`. A
+        failure raises :class:`RestoreError` naming the line and leaves nothing behind.
+        Session settings the script changed (``search_path``...) are reset afterwards,
+        so later queries see the usual defaults.
+        """
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RestoreError(f"cannot read {path.name} as a UTF-8 SQL script: {exc}",
+                               original=exc) from exc
+        conn = self._connection()
+        self._recover()
+        self._cancelled.clear()
+        cur = conn.cursor()
+        runner = PsqlScriptRunner(cur, self._wrap)
+        try:
+            cur.execute("BEGIN")
+            cur.execute(f"SET LOCAL statement_timeout = {_timeout_ms(RESTORE_TIMEOUT_S)}")
+            runner.run(text)
+            cur.execute("COMMIT")
+        except psycopg2.Error as exc:
+            self._recover()
+            raise RestoreError(f"restore failed: {error_message(exc)}", original=exc) from exc
+        except BaseException:
+            self._recover()
+            raise
+        finally:
+            self.restore_notices = runner.notices
+            cur.close()
+            self._reset_session()
+
+    def _reset_session(self) -> None:
+        conn = self._conn
+        if conn is None or conn.closed:
+            return
+        try:
+            with conn.cursor() as cur:
+                cur.execute("RESET ALL")
+        except psycopg2.Error:
+            self._recover()
+
+    def import_rows(self, target: str, records: Iterable[dict[str, Any]]) -> ImportReport:
+        """Insert ``records`` in one transaction (see :mod:`engines.postgres_import`)."""
+        started = time.perf_counter()
+        conn = self._connection()
+        self._recover()
+        try:
+            count = import_records(conn, target, records)
+        except psycopg2.Error as exc:
+            self._recover()
+            raise self._wrap(exc, Statement(f"-- import into {target}")) from exc
+        except BaseException:
+            self._recover()
+            raise
+        return ImportReport(target=target, rows=count,
+                            elapsed_ms=round((time.perf_counter() - started) * 1000, 3))

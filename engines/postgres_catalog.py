@@ -1,0 +1,220 @@
+"""What the PostgreSQL adapter reads from the system catalogs, and how plans are normalized.
+
+* :func:`read_schema` lists the user's tables, partitioned tables and their partitions,
+  views and materialized views (every schema but ``pg_catalog``, ``information_schema``,
+  ``pg_toast`` and temporary ones), with columns, keys, indexes and row counts.
+  Row counts are exact (``count(*)``) unless the planner's estimate (``reltuples``) says
+  the table holds more than :data:`EXACT_COUNT_LIMIT` rows, or a never-analyzed table is
+  bigger than :data:`EXACT_COUNT_BYTES`; ``extra["row_count"]`` says ``exact`` or
+  ``estimate``. Views are not counted (that would run them).
+* :func:`plan_node` turns one node of ``EXPLAIN (FORMAT JSON)`` output into a
+  :class:`~engines.result.PlanNode`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engines.result import ColumnInfo, ForeignKey, IndexInfo, PlanNode, SchemaInfo, TableInfo
+
+EXACT_COUNT_LIMIT = 1_000_000
+EXACT_COUNT_BYTES = 256 * 1024 * 1024
+
+_USER_SCHEMAS = """
+    n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+    AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'
+"""
+
+_RELATIONS = f"""
+SELECT c.oid, n.nspname, c.relname, c.relkind, c.relispopulated, c.reltuples::float8,
+       CASE WHEN c.relkind = 'p' THEN
+            (SELECT coalesce(sum(pg_relation_size(t.relid)), 0)::bigint
+               FROM pg_partition_tree(c.oid) t WHERE t.isleaf)
+            ELSE pg_relation_size(c.oid) END,
+       CASE WHEN c.relkind = 'p' THEN
+            (SELECT sum(greatest(p.reltuples, 0))::float8 FROM pg_partition_tree(c.oid) t
+               JOIN pg_class p ON p.oid = t.relid WHERE t.isleaf) END,
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+       (SELECT pn.nspname || '.' || pc.relname FROM pg_inherits i
+          JOIN pg_class pc ON pc.oid = i.inhparent
+          JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+         WHERE i.inhrelid = c.oid AND c.relispartition),
+       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
+       obj_description(c.oid, 'pg_class')
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {_USER_SCHEMAS}
+ ORDER BY n.nspname <> 'public', n.nspname, c.relname
+"""
+
+_COLUMNS = f"""
+SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated
+  FROM pg_attribute a
+  JOIN pg_class c ON c.oid = a.attrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+ WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+   AND {_USER_SCHEMAS}
+ ORDER BY a.attrelid, a.attnum
+"""
+
+_CONSTRAINTS = f"""
+SELECT k.conrelid, k.contype, k.conname,
+       ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(num, ord)
+               JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.num
+              ORDER BY u.ord)::text[],
+       fn.nspname, fc.relname,
+       ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(num, ord)
+               JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.num
+              ORDER BY u.ord)::text[]
+  FROM pg_constraint k
+  JOIN pg_class c ON c.oid = k.conrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_class fc ON fc.oid = k.confrelid
+  LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+ WHERE k.contype IN ('p', 'f') AND {_USER_SCHEMAS}
+ ORDER BY k.conrelid, k.conname
+"""
+
+_INDEXES = f"""
+SELECT x.indrelid, ic.relname, x.indisunique,
+       ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, true)
+               FROM generate_series(1, x.indnkeyatts) k ORDER BY k)::text[],
+       pg_get_indexdef(x.indexrelid)
+  FROM pg_index x
+  JOIN pg_class ic ON ic.oid = x.indexrelid
+  JOIN pg_class c ON c.oid = x.indrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE {_USER_SCHEMAS}
+ ORDER BY x.indrelid, ic.relname
+"""
+
+_KINDS = {"r": "table", "p": "table", "f": "table", "v": "view", "m": "materialized view"}
+
+
+def display_name(schema: str, name: str) -> str:
+    """Tables of ``public`` go by their bare name, others by ``schema.name``."""
+    return name if schema == "public" else f"{schema}.{name}"
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def read_schema(cur: Any, engine: str) -> SchemaInfo:
+    """Read the schema through ``cur`` (a psycopg2 cursor inside a transaction)."""
+    info = SchemaInfo(engine=engine)
+    tables: dict[int, TableInfo] = {}
+    sizes: dict[int, tuple[str, str, str, float, int]] = {}
+    cur.execute(_RELATIONS)
+    for (oid, schema, name, relkind, populated, reltuples, size, leaf_tuples, partkey, parent,
+         bound, comment) in cur.fetchall():
+        table = TableInfo(name=display_name(schema, name), kind=_KINDS[relkind], schema=schema)
+        if relkind == "p":
+            table.extra["partitioned"] = True
+            table.extra["partition_key"] = partkey
+            table.extra["partitions"] = []
+            reltuples = leaf_tuples if leaf_tuples is not None else -1
+        if relkind == "f":
+            table.extra["foreign"] = True
+        if parent:
+            table.extra["partition_of"] = display_name(*parent.split(".", 1))
+            table.extra["partition_bound"] = bound
+        if relkind == "m":
+            table.extra["populated"] = bool(populated)
+        if comment:
+            table.extra["comment"] = comment
+        tables[oid] = table
+        info.tables.append(table)
+        if relkind in "rpm" and (relkind != "m" or populated):
+            sizes[oid] = (schema, name, relkind, reltuples, size)
+    by_name = {table.name: table for table in info.tables}
+    for table in info.tables:
+        owner = by_name.get(table.extra.get("partition_of", ""))
+        if owner is not None and "partitions" in owner.extra:
+            owner.extra["partitions"].append(table.name)
+
+    cur.execute(_COLUMNS)
+    for oid, name, type_name, notnull, default, identity, generated in cur.fetchall():
+        if oid not in tables:
+            continue
+        if identity:
+            default = "generated {} as identity".format("always" if identity == "a"
+                                                       else "by default")
+        elif generated == "s" and default is not None:
+            default = f"generated always as ({default}) stored"
+        tables[oid].columns.append(ColumnInfo(name, type_name, not notnull, False, default))
+
+    cur.execute(_CONSTRAINTS)
+    for oid, contype, conname, columns, ref_schema, ref_name, ref_columns in cur.fetchall():
+        keyed = tables.get(oid)
+        if keyed is None:
+            continue
+        if contype == "p":
+            keyed.primary_key = list(columns)
+            for column in keyed.columns:
+                column.primary_key = column.name in columns
+        else:
+            keyed.foreign_keys.append(ForeignKey(list(columns), display_name(ref_schema, ref_name),
+                                                 list(ref_columns), conname))
+
+    cur.execute(_INDEXES)
+    for oid, name, unique, columns, definition in cur.fetchall():
+        if oid in tables:
+            tables[oid].indexes.append(IndexInfo(name, list(columns), bool(unique), definition))
+
+    for oid, (schema, name, _kind, reltuples, size) in sizes.items():
+        table = tables[oid]
+        too_big = reltuples > EXACT_COUNT_LIMIT or (reltuples < 0 and size > EXACT_COUNT_BYTES)
+        if too_big:
+            table.row_count = int(reltuples) if reltuples >= 0 else None
+            table.extra["row_count"] = "estimate"
+        else:
+            cur.execute(f"SELECT count(*) FROM {quote_ident(schema)}.{quote_ident(name)}")
+            table.row_count = int(cur.fetchone()[0])
+            table.extra["row_count"] = "exact"
+    return info
+
+
+# -- plans ---------------------------------------------------------------------------
+
+_CONDITIONS = ("Index Cond", "Recheck Cond", "Hash Cond", "Merge Cond", "Join Filter",
+               "Filter", "Sort Key", "Group Key")
+
+
+def plan_node(plan: dict[str, Any]) -> PlanNode:
+    """Normalize one node (and its children) of ``EXPLAIN (ANALYZE, FORMAT JSON)``."""
+    node = str(plan.get("Node Type", "?"))
+    if plan.get("Join Type") not in (None, "Inner") and "Join" in node:
+        node = f"{node} ({plan['Join Type']})"
+    parts: list[str] = []
+    relation = plan.get("Relation Name")
+    if relation:
+        schema = plan.get("Schema")
+        target = f"{schema}.{relation}" if schema and schema != "public" else str(relation)
+        alias = plan.get("Alias")
+        parts.append(f"on {target}" + (f" {alias}" if alias and alias != relation else ""))
+    for key, label in (("Index Name", "using"), ("CTE Name", "CTE"),
+                       ("Function Name", "function"), ("Subplan Name", "")):
+        if plan.get(key):
+            parts.append(f"{label} {plan[key]}".strip())
+    for key in _CONDITIONS:
+        value = plan.get(key)
+        if value:
+            text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            parts.append(f"{key.lower()}: {text}")
+    actual = _number(plan.get("Actual Rows"))
+    loops = _number(plan.get("Actual Loops"))
+    return PlanNode(
+        node=node,
+        detail="; ".join(parts),
+        estimated_rows=_number(plan.get("Plan Rows")),
+        actual_rows=actual * (loops if loops is not None else 1) if actual is not None else None,
+        cost=_number(plan.get("Total Cost")),
+        time_ms=_number(plan.get("Actual Total Time")),
+        children=[plan_node(child) for child in plan.get("Plans", [])],
+    )
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
