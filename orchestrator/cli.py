@@ -1,0 +1,270 @@
+"""``dbplay``: the command line over the orchestrator API.
+
+``--json`` prints JSON; on failure the exit status is non-zero and the output is
+``{"error": {"type", "message"}}``. The acting user is ``--user`` or ``DBPLAY_USER``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from engines.errors import DBPlayError, InvalidRequest
+from orchestrator import cli_output as out
+from orchestrator.settings import SETTINGS, Settings, parse_duration, settings_table
+
+SANDBOX_FIELDS = ["id", "engine", "template", "state", "expires_at", "ready_ms"]
+
+
+def _text(value: str) -> str:
+    return sys.stdin.read() if value == "-" else value
+
+
+def _statement_dict(r: Any) -> dict[str, Any]:
+    return {"statement": r.statement, "columns": [c.name for c in r.columns], "rows": r.rows,
+            "rowcount": r.rowcount, "truncated": r.truncated, "elapsed_ms": r.elapsed_ms,
+            "error": r.error}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dbplay", description="DB Playground command line")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--user", help="acting user (default: $DBPLAY_USER or your login name)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start Redis, workers, scheduler and UI (what is not running)")
+    up.add_argument("--detach", action="store_true", help="start in the background and return")
+    up.add_argument("--no-ui", action="store_true", help="do not start the web UI")
+    sub.add_parser("down", help="stop what `dbplay up` started")
+    sub.add_parser("status", help="what is running")
+    sub.add_parser("settings", help="every setting as a markdown table")
+    sub.add_parser("scheduler", help="run the snapshot scheduler in the foreground")
+    worker = sub.add_parser("worker", help="run a worker in the foreground")
+    worker.add_argument("--queues", nargs="+")
+
+    tpl = sub.add_parser("templates", help="templates").add_subparsers(dest="action",
+                                                                        required=True)
+    tpl.add_parser("list")
+    imp = tpl.add_parser("import")
+    imp.add_argument("name")
+    imp.add_argument("--engine", required=True)
+    imp.add_argument("--file", required=True, type=Path)
+    imp.add_argument("--description", default="")
+    rm_tpl = tpl.add_parser("rm")
+    rm_tpl.add_argument("name")
+
+    sb = sub.add_parser("sandbox", help="sandboxes").add_subparsers(dest="action", required=True)
+    create = sb.add_parser("create")
+    create.add_argument("template")
+    create.add_argument("--ttl", type=parse_duration)
+    create.add_argument("--no-wait", action="store_true")
+    sb.add_parser("list")
+    for name in ("rm", "reset", "connect", "show", "events"):
+        sb.add_parser(name).add_argument("id")
+    extend = sb.add_parser("extend")
+    extend.add_argument("id")
+    extend.add_argument("--ttl", type=parse_duration, required=True)
+
+    for name in ("query", "explain"):
+        q = sub.add_parser(name)
+        q.add_argument("id")
+        q.add_argument("text", help="statement(s), or - for stdin")
+        if name == "query":
+            q.add_argument("--max-rows", type=int)
+            q.add_argument("--timeout", type=float)
+    sub.add_parser("schema").add_argument("id")
+    snap = sub.add_parser("snapshot")
+    snap.add_argument("id")
+    snap.add_argument("--name", required=True)
+    sched = sub.add_parser("schedule")
+    sched.add_argument("id")
+    sched.add_argument("--cron", required=True)
+    sched.add_argument("--name", required=True)
+    sub.add_parser("schedules")
+    data_in = sub.add_parser("import")
+    data_in.add_argument("id")
+    data_in.add_argument("target")
+    data_in.add_argument("file", type=Path)
+    data_in.add_argument("--format")
+    data_out = sub.add_parser("export")
+    data_out.add_argument("id")
+    data_out.add_argument("query")
+    data_out.add_argument("--format", required=True, choices=["csv", "json", "jsonl", "parquet"])
+    data_out.add_argument("--out", required=True, type=Path)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.load()
+        if args.user:
+            settings = settings.replace(user=args.user)
+        return _dispatch(args, settings)
+    except DBPlayError as exc:
+        out.emit_error(args.json, exc.type, exc.message)
+    except KeyboardInterrupt:
+        out.emit_error(args.json, "Interrupted", "interrupted")
+        return 130
+    except Exception as exc:
+        import redis
+
+        if isinstance(exc, redis.ConnectionError):
+            out.emit_error(args.json, "ServiceUnavailable",
+                           f"Redis does not answer ({exc}); start the stack with `dbplay up`")
+        else:
+            out.emit_error(args.json, type(exc).__name__, str(exc))
+    return 1
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator import services
+
+    command = args.command
+    if command == "settings":
+        out.emit(args.json, [{"name": s.name, "default": s.default, "help": s.help}
+                             for s in SETTINGS], settings_table())
+        return 0
+    if command == "up":
+        return services.up(settings, detach=args.detach, ui=not args.no_ui, as_json=args.json)
+    if command == "down":
+        out.emit(args.json, services.down(settings), None)
+        return 0
+    if command == "status":
+        status = services.status(settings)
+        out.emit(args.json, status, out.records(status["services"], ["name", "running", "pid",
+                                                                     "detail"]))
+        return 0
+    if command == "scheduler":
+        from orchestrator.scheduler import main as scheduler_main
+
+        return scheduler_main()
+    if command == "worker":
+        from workers.run import main as worker_main
+
+        return worker_main(["--queues", *args.queues] if args.queues else [])
+
+    from orchestrator.api import Orchestrator
+
+    api = Orchestrator.from_settings(settings)
+    try:
+        return COMMANDS[command](api, settings.user, args)
+    finally:
+        api.close()
+
+
+Handler = Callable[[Any, str, argparse.Namespace], int]
+
+
+def _templates(api: Any, user: str, args: argparse.Namespace) -> int:
+    if args.action == "list":
+        items = [t.to_dict() for t in api.list_templates(user)]
+        out.emit(args.json, items, out.records(items, ["name", "engine", "owner", "size_bytes",
+                                                      "description"]))
+    elif args.action == "import":
+        view = api.import_template(user, args.name, args.engine, args.file, args.description)
+        out.emit(args.json, view.to_dict())
+    else:
+        api.delete_template(user, args.name)
+        out.emit(args.json, {"deleted": args.name}, f"deleted template {args.name}")
+    return 0
+
+
+def _sandbox(api: Any, user: str, args: argparse.Namespace) -> int:
+    action = args.action
+    if action == "create":
+        view = api.create_sandbox(user, args.template, args.ttl, wait=not args.no_wait)
+        data = view.to_dict()
+        out.emit(args.json, data, out.mapping({k: data[k] for k in SANDBOX_FIELDS}))
+    elif action == "list":
+        items = [s.to_dict() for s in api.list_sandboxes(user)]
+        out.emit(args.json, items, out.records(items, SANDBOX_FIELDS))
+    elif action == "rm":
+        api.delete_sandbox(user, args.id)
+        out.emit(args.json, {"deleted": args.id}, f"deleted sandbox {args.id}")
+    elif action == "reset":
+        out.emit(args.json, api.reset_sandbox(user, args.id).to_dict())
+    elif action == "extend":
+        out.emit(args.json, api.extend_sandbox(user, args.id, args.ttl).to_dict())
+    elif action == "show":
+        out.emit(args.json, api.get_sandbox(user, args.id).to_dict())
+    elif action == "events":
+        items = [e.to_dict() for e in api.sandbox_events(user, args.id)]
+        out.emit(args.json, items, out.records(items, ["at", "from_state", "to_state", "reason"]))
+    else:
+        url = api.connection_string(user, args.id)
+        out.emit(args.json, {"id": args.id, "url": url}, url)
+    return 0
+
+
+def _query(api: Any, user: str, args: argparse.Namespace) -> int:
+    results = api.run_query(user, args.id, _text(args.text), args.max_rows, args.timeout)
+    data = [_statement_dict(r) for r in results]
+    out.emit(args.json, {"statements": data}, out.statements(data))
+    return 1 if any(r["error"] for r in data) else 0
+
+
+def _explain(api: Any, user: str, args: argparse.Namespace) -> int:
+    result = api.explain(user, args.id, _text(args.text)).to_dict()
+    human = _plan_text(result["plan"]) if result["plan"] else str(result.get("raw"))
+    out.emit(args.json, result, human)
+    return 0
+
+
+def _plan_text(node: dict[str, Any], depth: int = 0) -> str:
+    line = "  " * depth + f"-> {node['node']} {node.get('detail') or ''}".rstrip()
+    return "\n".join([line] + [_plan_text(c, depth + 1) for c in node.get("children", [])])
+
+
+def _schema(api: Any, user: str, args: argparse.Namespace) -> int:
+    info = api.schema(user, args.id).to_dict()
+    rows = [[t["name"], t["kind"], t.get("row_count"), ", ".join(c["name"] for c in t["columns"])]
+            for t in info["tables"]]
+    out.emit(args.json, info, out.table(["table", "kind", "rows", "columns"], rows))
+    return 0
+
+
+def _snapshot(api: Any, user: str, args: argparse.Namespace) -> int:
+    out.emit(args.json, api.snapshot_sandbox(user, args.id, args.name).to_dict())
+    return 0
+
+
+def _schedule(api: Any, user: str, args: argparse.Namespace) -> int:
+    out.emit(args.json, api.schedule_snapshots(user, args.id, args.cron, args.name).to_dict())
+    return 0
+
+
+def _schedules(api: Any, user: str, args: argparse.Namespace) -> int:
+    items = [s.to_dict() for s in api.list_schedules(user)]
+    out.emit(args.json, items, out.records(items, ["id", "sandbox_id", "cron", "name",
+                                                  "next_run_at", "last_status"]))
+    return 0
+
+
+def _import(api: Any, user: str, args: argparse.Namespace) -> int:
+    out.emit(args.json, api.import_data(user, args.id, args.target, args.file,
+                                        args.format).to_dict())
+    return 0
+
+
+def _export(api: Any, user: str, args: argparse.Namespace) -> int:
+    path = api.export(user, args.id, _text(args.query), args.format)
+    if args.out.is_dir():
+        raise InvalidRequest(f"--out {args.out} is a directory; give a file name")
+    shutil.move(str(path), args.out)
+    out.emit(args.json, {"path": str(args.out.resolve())}, f"wrote {args.out}")
+    return 0
+
+
+COMMANDS: dict[str, Handler] = {
+    "templates": _templates, "sandbox": _sandbox, "query": _query, "explain": _explain,
+    "schema": _schema, "snapshot": _snapshot, "schedule": _schedule, "schedules": _schedules,
+    "import": _import, "export": _export,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

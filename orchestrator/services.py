@@ -1,0 +1,193 @@
+"""Starting and stopping the processes behind ``dbplay up`` / ``down`` / ``status``.
+
+``up`` starts only what is not running: a ``redis-server`` when nothing answers at
+``DBPLAY_REDIS_URL`` (persisting to ``$DBPLAY_HOME/redis``), one worker process per
+queue (so interactive statements never wait behind provisioning), the scheduler and
+the Streamlit UI. Each child's pid is kept in ``$DBPLAY_HOME/run/<name>.pid`` and its
+output in ``$DBPLAY_HOME/logs/<name>.log``. In the foreground, Ctrl-C stops them all.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import redis
+
+from engines.errors import DBPlayError
+from orchestrator import cli_output as out
+from orchestrator.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def redis_answers(url: str) -> bool:
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except redis.RedisError:
+        return False
+
+
+def redis_command(settings: Settings, *, persist: bool = True) -> list[str]:
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    port = urlparse(settings.redis_url).port or 6379
+    data = settings.home / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    persistence = ["--appendonly", "yes", "--save", "60 1"] if persist else \
+        ["--appendonly", "no", "--save", ""]
+    return [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
+            *persistence]
+
+
+def service_commands(settings: Settings, *, ui: bool) -> dict[str, list[str]]:
+    py = sys.executable
+    commands = {
+        "worker-interactive": [py, "-m", "workers.run", "--queues", "interactive"],
+        "worker-provision": [py, "-m", "workers.run", "--queues", "provision", "--threads", "4"],
+        "worker-background": [py, "-m", "workers.run", "--queues", "background", "--threads",
+                              "4"],
+        "scheduler": [py, "-c", "from orchestrator.scheduler import main; main()"],
+    }
+    if ui:
+        commands["ui"] = [py, "-m", "streamlit", "run", str(REPO / "ui" / "app.py"),
+                          "--server.port", str(settings.ui_port), "--server.headless", "true",
+                          "--browser.gatherUsageStats", "false"]
+    return commands
+
+
+def _pid_file(settings: Settings, name: str) -> Path:
+    return settings.run_dir / f"{name}.pid"
+
+
+def running_pid(settings: Settings, name: str) -> int | None:
+    try:
+        pid = int(_pid_file(settings, name).read_text().strip())
+        os.kill(pid, 0)
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+        return None if state == "Z" else pid
+    except (OSError, ValueError):
+        return None
+
+
+def start(settings: Settings, name: str, argv: list[str]) -> int:
+    """Start one service in its own session; returns its pid."""
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **settings.to_environ()}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    with (settings.logs_dir / f"{name}.log").open("ab") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
+                                start_new_session=True, stdin=subprocess.DEVNULL)
+    _pid_file(settings, name).write_text(str(proc.pid))
+    return proc.pid
+
+
+def ensure_redis(settings: Settings) -> int | None:
+    """Start a local redis-server unless one answers; returns its pid if started."""
+    if redis_answers(settings.redis_url):
+        return None
+    host = urlparse(settings.redis_url).hostname or "127.0.0.1"
+    if host not in LOCAL_HOSTS:
+        raise DBPlayError(f"Redis at {settings.redis_url} does not answer")
+    pid = start(settings, "redis", redis_command(settings))
+    deadline = time.monotonic() + 10
+    while not redis_answers(settings.redis_url):
+        if time.monotonic() > deadline:
+            raise DBPlayError(f"redis-server did not start; see {settings.logs_dir}/redis.log")
+        time.sleep(0.05)
+    return pid
+
+
+def start_stack(settings: Settings, *, ui: bool = True) -> dict[str, int]:
+    """Start whatever is not running yet; returns the pids of what was started."""
+    from orchestrator.db import Database
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    Database(settings.database_url, settings.home).dispose()  # migrate once, up front
+    started: dict[str, int] = {}
+    redis_pid = ensure_redis(settings)
+    if redis_pid:
+        started["redis"] = redis_pid
+    for name, argv in service_commands(settings, ui=ui).items():
+        if running_pid(settings, name) is None:
+            started[name] = start(settings, name, argv)
+    return started
+
+
+def stop(settings: Settings, name: str, timeout: float = 10.0) -> bool:
+    pid = running_pid(settings, name)
+    if pid is None:
+        _pid_file(settings, name).unlink(missing_ok=True)
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except OSError:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while running_pid(settings, name) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if running_pid(settings, name) is not None:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    _pid_file(settings, name).unlink(missing_ok=True)
+    return True
+
+
+def down(settings: Settings) -> dict[str, Any]:
+    names = [*service_commands(settings, ui=True), "redis"]
+    stopped = [name for name in names if stop(settings, name)]
+    try:
+        from orchestrator.local_provisioner import stop_servers
+
+        stop_servers(settings.home / "local")
+    except Exception:
+        pass
+    return {"stopped": stopped}
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    services = []
+    for name in [*service_commands(settings, ui=True), "redis"]:
+        pid = running_pid(settings, name)
+        detail = ""
+        if name == "redis":
+            answers = redis_answers(settings.redis_url)
+            detail = f"{settings.redis_url} {'answers' if answers else 'down'}"
+        services.append({"name": name, "running": pid is not None, "pid": pid, "detail": detail})
+    return {"home": str(settings.home), "redis_url": settings.redis_url,
+            "database_url": settings.database_url, "services": services}
+
+
+def up(settings: Settings, *, detach: bool, ui: bool, as_json: bool) -> int:
+    started = start_stack(settings, ui=ui)
+    info = status(settings)
+    info["started"] = sorted(started)
+    human = out.records(info["services"], ["name", "running", "pid", "detail"])
+    if ui:
+        human += f"\n\nUI: http://127.0.0.1:{settings.ui_port}"
+    out.emit(as_json, info, human)
+    if detach:
+        return 0
+    stop_event = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop_event.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
+    if not as_json:
+        print("running; Ctrl-C stops everything", flush=True)
+    stop_event.wait()
+    down(settings)
+    return 0

@@ -1,0 +1,188 @@
+"""The life of one job inside a worker: claim the row, run, record the outcome, wake
+the waiter. Shared by every actor so the rules live in one place:
+
+* a job already finished (or cancelled while queued) is skipped: redelivered
+  messages are harmless;
+* a user query found ``running`` was started by a worker that died: it is failed,
+  never silently re-run (no retries for user statements);
+* infrastructure jobs may be retried: :func:`should_retry` is Dramatiq's
+  ``retry_when``; on the last attempt the job is failed with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from dramatiq.middleware import CurrentMessage
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from engines.errors import (
+    Conflict,
+    DBPlayError,
+    EngineUnavailable,
+    NotFound,
+    ProvisionError,
+    QueryCancelled,
+    RestoreError,
+)
+from orchestrator import state
+from orchestrator.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, RUNNING, notify_done
+from orchestrator.models import Job, Sandbox, utcnow
+from workers.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+#: attempts (deliveries + retries) after which an infrastructure job is failed
+MAX_ATTEMPTS = 3
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Skip(Exception):
+    """Nothing to do for this delivery (finished or cancelled job)."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth another attempt: the infrastructure hiccuped, the request is fine."""
+    if isinstance(exc, RestoreError):
+        return False
+    if isinstance(exc, (EngineUnavailable, ProvisionError)):
+        return True
+    return not isinstance(exc, DBPlayError)
+
+
+def should_retry(retries: int, exc: BaseException) -> bool:
+    return retries < MAX_ATTEMPTS - 1 and is_transient(exc)
+
+
+def _current_retries() -> int:
+    message = CurrentMessage.get_current_message()
+    return int(message.options.get("retries", 0)) if message is not None else 0
+
+
+def claim(rt: Runtime, job_id: str, *, rerunnable: bool, hold: bool = False) -> Job:
+    """Mark the job running; raise :class:`Skip` when there is nothing to do.
+
+    ``hold``: the job runs statements in its sandbox, which must be queryable; it is
+    counted on the sandbox (ready -> busy) in the same transaction.
+    """
+    with rt.db.session() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.state in FINISHED:
+            raise Skip
+        if hold:
+            try:
+                hold_sandbox(session, job, +1)
+            except DBPlayError as exc:
+                job.state, job.finished_at, job.error = FAILED, utcnow(), exc.to_dict()
+                session.commit()
+                notify_done(rt.redis, job.id)
+                raise Skip from exc
+        if job.state == RUNNING and job.worker != WORKER_NAME:
+            if not rerunnable or job.attempts >= MAX_ATTEMPTS:
+                job.state, job.finished_at = FAILED, utcnow()
+                job.error = {"type": "WorkerLost",
+                             "message": f"the worker running this job ({job.worker}) died"}
+                session.flush()
+                notify_done(rt.redis, job.id)
+                raise Skip
+            log.warning("job %s was running on dead worker %s: running it again",
+                        job.id, job.worker)
+        job.state, job.worker = RUNNING, WORKER_NAME
+        job.attempts += 1
+        job.started_at = job.started_at or utcnow()
+        return job
+
+
+_claimed = threading.local()
+
+
+def claimed_sandbox() -> Sandbox | None:
+    """The sandbox row read while claiming the current thread's job (``hold`` jobs)."""
+    sb: Sandbox | None = getattr(_claimed, "sandbox", None)
+    return sb
+
+
+def hold_sandbox(session: Session, job: Job, delta: int) -> None:
+    """Add ``delta`` to the sandbox's running-job count and switch ready/busy at 0.
+
+    The UPDATE comes first so concurrent jobs serialize on the row (SQLite takes its
+    write lock, PostgreSQL the row lock) before reading the count back.
+    """
+    session.execute(update(Sandbox).where(Sandbox.id == job.sandbox_id).values(
+        active_jobs=Sandbox.active_jobs + delta))
+    sb = session.get(Sandbox, job.sandbox_id, populate_existing=True)
+    if sb is None or sb.owner != job.owner or (delta > 0 and sb.state not in state.QUERYABLE):
+        if sb is not None and sb.owner == job.owner:
+            raise Conflict(f"sandbox {sb.id} is {sb.state}")
+        raise NotFound(f"no sandbox {job.sandbox_id!r}")
+    if delta > 0:
+        _claimed.sandbox = sb
+    if delta > 0 and sb.state == state.READY:
+        state.transition(session, sb, state.BUSY, f"{job.kind} job {job.id}")
+    elif delta < 0 and sb.active_jobs <= 0:
+        sb.active_jobs = 0
+        if sb.state == state.BUSY:
+            state.transition(session, sb, state.READY, f"{job.kind} job {job.id} ended")
+
+
+def finish(rt: Runtime, job_id: str, *, result: Any = None,
+           error: dict[str, Any] | None = None, outcome: str | None = None,
+           hold: bool = False) -> None:
+    with rt.db.session() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return
+        if hold:
+            try:
+                hold_sandbox(session, job, -1)
+            except DBPlayError:
+                pass  # deleted meanwhile
+        job.state = outcome or (FAILED if error else DONE)
+        job.result, job.error, job.finished_at = result, error, utcnow()
+    notify_done(rt.redis, job_id)
+
+
+def run_job(rt: Runtime, job_id: str, body: Callable[[Runtime, Job], Any], *,
+            retryable: bool, on_failure: Callable[[Runtime, Job, DBPlayError], None] | None = None,
+            hold: bool = False) -> None:
+    """Run ``body`` for the job and record its outcome."""
+    try:
+        job = claim(rt, job_id, rerunnable=retryable, hold=hold)
+    except Skip:
+        return
+    try:
+        result = body(rt, job)
+    except Exception as exc:
+        if retryable and should_retry(_current_retries(), exc):
+            log.warning("job %s (%s) failed, will retry: %s", job.id, job.kind, exc)
+            with rt.db.session() as session:
+                row = session.get(Job, job_id)
+                if row is not None and row.state == RUNNING:
+                    row.state = QUEUED
+                    row.error = _error_dict(exc)
+            raise
+        error = exc if isinstance(exc, DBPlayError) else DBPlayError(
+            f"{type(exc).__name__}: {exc}")
+        if not isinstance(exc, DBPlayError):
+            log.exception("job %s (%s) crashed", job.id, job.kind)
+        if on_failure is not None:
+            try:
+                on_failure(rt, job, error)
+            except Exception:
+                log.exception("failure handler of job %s crashed", job.id)
+        finish(rt, job_id, error=_error_dict(exc), result=getattr(exc, "results", None),
+               outcome=CANCELLED if isinstance(error, QueryCancelled) else FAILED, hold=hold)
+        return
+    finish(rt, job_id, result=result, hold=hold)
+
+
+def _error_dict(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, DBPlayError):
+        return exc.to_dict()
+    return {"type": "InternalError", "message": f"{type(exc).__name__}: {exc}"}

@@ -1,0 +1,60 @@
+"""Start one worker process: ``python -m workers.run --queues interactive``.
+
+Reads the settings, sets up the broker and the runtime, then imports the actors
+(so nothing is configured at import time), and consumes the chosen queues until
+SIGTERM/SIGINT. One process per queue group keeps interactive statements away from
+long provisioning and snapshot jobs; idle consumers wake on a doorbell
+(``workers/broker.py``) instead of Dramatiq's polling back-off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+import dramatiq
+from dramatiq import Worker
+
+from orchestrator.jobs import QUEUES
+from orchestrator.settings import Settings
+from workers import runtime
+from workers.broker import make_broker
+from workers.control import CancelListener
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dbplay-worker")
+    parser.add_argument("--queues", nargs="+", choices=QUEUES, default=list(QUEUES))
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args(argv)
+
+    settings = Settings.load()
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    broker = make_broker(settings, worker=True)
+    dramatiq.set_broker(broker)
+    rt = runtime.init(settings)
+    import workers.actors  # noqa: F401 - declares the actors on the broker
+
+    worker = Worker(broker, queues=set(args.queues), worker_timeout=settings.worker_timeout_ms,
+                    worker_threads=args.threads or settings.worker_threads)
+    listener = CancelListener(rt)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    worker.start()
+    listener.start()
+    logging.getLogger("workers").info("worker up: queues=%s", args.queues)
+    stop.wait()
+    listener.stop()
+    worker.stop(timeout=10_000)
+    broker.close()
+    rt.db.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
