@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -30,11 +31,25 @@ def _statement_dict(r: Any) -> dict[str, Any]:
             "error": r.error}
 
 
+def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument("--json", action="store_true", default=default, help="print JSON")
+    parser.add_argument("--user", default=default,
+                        help="acting user (default: $DBPLAY_USER or your login name)")
+
+
+class _SubcommandParser(argparse.ArgumentParser):
+    """Accepts ``--json``/``--user`` after the subcommand too (``dbplay query ID X --json``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _add_global_options(self, argparse.SUPPRESS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dbplay", description="DB Playground command line")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--user", help="acting user (default: $DBPLAY_USER or your login name)")
-    sub = p.add_subparsers(dest="command", required=True)
+    _add_global_options(p, None)
+    p.set_defaults(json=False)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_SubcommandParser)
 
     up = sub.add_parser("up", help="start Redis, workers, scheduler and UI (what is not running)")
     up.add_argument("--detach", action="store_true", help="start in the background and return")
@@ -110,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         out.emit_error(args.json, "Interrupted", "interrupted")
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as exc:
         import redis
 
