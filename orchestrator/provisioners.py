@@ -7,6 +7,7 @@ Provisioner modules are imported only when first needed.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from pathlib import Path
@@ -17,6 +18,11 @@ from orchestrator.provisioning import EventCallback, Provisioner
 from orchestrator.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def installation_id(home: Path) -> str:
+    """A short stable name for the installation living in ``home`` (labels its containers)."""
+    return hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:12]
 
 
 def docker_answers() -> bool:
@@ -77,7 +83,9 @@ class Provisioners:
                 kwargs: dict[str, Any] = {"image_source": self.settings.image_source,
                                           "pool_size": self.settings.pool_size,
                                           "state_dir": self.settings.home / "docker",
-                                          "reap_on_start": False}
+                                          "reap_on_start": False,
+                                          # containers of this installation only
+                                          "instance": installation_id(self.settings.home)}
                 if self.on_event is not None:
                     kwargs["on_event"] = self.on_event
                 self._docker = DockerProvisioner(**kwargs)
