@@ -42,7 +42,7 @@ from orchestrator.container_specs import (
     spec_for,
 )
 from orchestrator.image_baker import ImageBaker
-from orchestrator.port_forward import LoopbackForwarder
+from orchestrator.port_forward import ForwarderProcesses
 from orchestrator.provisioning import EventCallback, SandboxHandle, SandboxRequest
 from orchestrator.sandbox_containers import (
     DEFAULT_INSTANCE,
@@ -117,8 +117,9 @@ class DockerProvisioner:
         self.baker = ImageBaker(self.containers)
         self.pools = PoolKeeper()
         state_dir = state_dir or Path.home() / ".dbplay" / "docker"
+        self.state_dir = state_dir
         self.claims = ClaimBook(state_dir / "claims.json")
-        self._forwarders: dict[str, LoopbackForwarder] = {}
+        self._forwarders = ForwarderProcesses(state_dir / "forwarders")
         self._lock = threading.Lock()
         self.events = EventWatcher(client, on_event, self._sandbox_id_of,
                                    instance) if on_event else None
@@ -240,18 +241,11 @@ class DockerProvisioner:
 
     def publish(self, handle: SandboxHandle) -> str:
         spec = self.spec(handle.engine)
-        with self._lock:
-            forwarder = self._forwarders.get(handle.sandbox_id)
-            if forwarder is None:
-                forwarder = LoopbackForwarder(handle.info["host"], spec.port)
-                self._forwarders[handle.sandbox_id] = forwarder
-        return spec.public_url("127.0.0.1", forwarder.port, handle.info.get("password", ""))
+        port = self._forwarders.open(handle.sandbox_id, handle.info["host"], spec.port)
+        return spec.public_url("127.0.0.1", port, handle.info.get("password", ""))
 
     def _close_forwarder(self, sandbox_id: str) -> None:
-        with self._lock:
-            forwarder = self._forwarders.pop(sandbox_id, None)
-        if forwarder is not None:
-            forwarder.close()
+        self._forwarders.close(sandbox_id)
 
     # -- reaper -----------------------------------------------------------
     def _sandbox_id_of(self, name: str, labels: dict[str, str]) -> str | None:
@@ -301,9 +295,8 @@ class DockerProvisioner:
         return removed
 
     def close(self, drain_pools: bool = True) -> None:
-        """Stop background threads and forwarders; remove idle pool containers."""
+        """Stop background threads; remove idle pool containers. Forwarders stay: they
+        belong to their sandbox and stop when it is destroyed."""
         self.pools.stop(drain=drain_pools)
         if self.events is not None:
             self.events.stop()
-        for sid in list(self._forwarders):
-            self._close_forwarder(sid)

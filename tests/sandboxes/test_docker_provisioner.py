@@ -103,6 +103,31 @@ def test_published_url_is_on_loopback_and_logs_in_as_the_user_role(provisioner, 
     assert provisioner.publish(handle) == url
 
 
+def test_connection_string_outlives_the_process_that_asked_for_it(provisioner, sandbox):
+    """`dbplay sandbox connect` exits at once: its forwarder must keep serving."""
+    import subprocess
+    import sys
+
+    handle = sandbox("postgres")
+    code = (
+        "import json, sys; from pathlib import Path\n"
+        "from orchestrator.docker_provisioner import DockerProvisioner\n"
+        "from orchestrator.provisioning import SandboxHandle\n"
+        "p = DockerProvisioner(state_dir=Path(sys.argv[1]), instance=sys.argv[2],\n"
+        "                      reap_on_start=False)\n"
+        "print(p.publish(SandboxHandle.from_dict(json.loads(sys.argv[3]))))\n"
+    )
+    url = subprocess.run(
+        [sys.executable, "-c", code, str(provisioner.state_dir), TEST_INSTANCE,
+         json.dumps(handle.to_dict())],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout.strip()
+    assert run_sql(url, "SELECT current_user").rows == [["sandbox"]]
+    provisioner.destroy(handle)
+    with pytest.raises(EngineUnavailable), connect("postgres", url, timeout_s=5) as engine:
+        engine.connect()
+
+
 def test_memory_bomb_kills_only_its_own_sandbox(provisioner, sandbox, events):
     bomb, bystander = sandbox("postgres"), sandbox("postgres")
     # about 4 GB of distinct 1 MB strings held in one aggregate, far past the memory limit
