@@ -1,0 +1,126 @@
+"""Playground: one tab per statement, truncation, errors with position, paging, explain,
+export, cancel, history and saved queries."""
+
+from __future__ import annotations
+
+import time
+
+from tests.ui.conftest import all_text, no_crash, texts
+from ui.result_view import PAGE_ROWS
+
+SCRIPT = "SELECT * FROM Track;\nSELECT Name FROM Artist WHERE ArtistId = 1;\n\nSELEC oops;"
+SLOW = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) "
+        "SELECT count(*) FROM c;")
+
+
+def run_script(at, text: str):
+    at.text_area(key="pg_editor").input(text)
+    return at.button(key="pg_run").click().run()
+
+
+def test_without_sandboxes_it_points_to_templates(app, user):
+    at = app(user, "playground")
+    no_crash(at)
+    assert any("Launch one from **Templates**" in i for i in texts(at, "info"))
+
+
+def test_each_statement_gets_a_tab_with_rows_time_and_errors(app, user, sandbox):
+    at = run_script(app(user, "playground"), SCRIPT)
+    no_crash(at)
+    labels = [t.label for t in at.tabs]
+    assert labels[:3] == ["✓ 1: SELECT * FROM Track;", "✓ 2: SELECT Name FROM Artist WHERE…",
+                          "✗ 3: SELEC oops;"]
+    first, second, third = at.tabs[:3]
+    assert first.metric[0].value == f"{PAGE_ROWS}+"
+    assert any("Showing first 200 rows — truncated" in w.value for w in first.warning)
+    assert len(first.dataframe[0].value) == PAGE_ROWS
+    assert second.dataframe[0].value["Name"].tolist() == ["AC/DC"]
+    assert not second.warning
+    error = third.error[0].value
+    assert error.startswith("**QuerySyntaxError**") and "Traceback" not in error
+    where = error + " ".join(c.value for c in third.caption)
+    assert "line 4" in where
+
+
+def test_more_rows_are_fetched_on_demand_a_page_at_a_time(app, user, sandbox):
+    at = run_script(app(user, "playground"), "SELECT * FROM Track ORDER BY TrackId")
+    at.button(key="pg_r0_more").click().run()
+    no_crash(at)
+    frame = at.tabs[0].dataframe[0].value
+    assert len(frame) == 2 * PAGE_ROWS
+    assert frame["TrackId"].tolist() == list(range(1, 2 * PAGE_ROWS + 1))
+
+
+def test_explain_shows_the_plan_tree(app, user, sandbox):
+    at = run_script(app(user, "playground"), "SELECT * FROM Album JOIN Artist USING (ArtistId)")
+    at.button(key="pg_r0_explain").click().run()
+    no_crash(at)
+    assert "**Query plan**" in texts(at, "markdown")
+    plan = at.tabs[0].code[0].value
+    assert "SCAN" in plan.upper() or "SEARCH" in plan.upper()
+
+
+def test_download_is_exported_by_the_server_as_csv(app, user, sandbox):
+    at = run_script(app(user, "playground"), "SELECT ArtistId, Name FROM Artist ORDER BY 1")
+    at.selectbox(key="pg_r0_fmt").set_value("csv")
+    at.button(key="pg_r0_prepare").click().run()
+    no_crash(at)
+    export = at.session_state["pg_r0_export"]
+    lines = export["data"].decode().splitlines()
+    assert lines[0].replace('"', "") == "ArtistId,Name"
+    assert len(lines) == 276
+    assert at.download_button(key="pg_r0_download").label.startswith("Download ")
+
+
+def test_cancel_stops_a_running_query_on_the_server(app, user, sandbox, api):
+    job = api.submit_query(user, sandbox.id, SLOW)
+    api_state = lambda: api.get_job(user, job.id).state  # noqa: E731
+    deadline = time.monotonic() + 30
+    while api_state() == "queued" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    pending = {"id": job.id, "sandbox": sandbox.id, "text": SLOW, "started": time.time()}
+    at = app(user)
+    at.session_state["pg_job"] = pending
+    at.switch_page("app_pages/playground.py").run()
+    assert any("Running…" in i for i in texts(at, "info"))
+    at.button(key="pg_cancel").click().run(timeout=60)
+    no_crash(at)
+    assert "Query cancelled" in all_text(at)
+    assert api.get_job(user, job.id).state == "cancelled"
+    assert "pg_job" not in at.session_state
+
+
+def test_history_remembers_the_session_and_saved_queries(app, user, sandbox, api):
+    at = run_script(app(user, "playground"), "SELECT 42 AS answer")
+    at.text_input(key="pg_save_name").input("answer")
+    at.button(key="pg_save").click().run()
+    no_crash(at)
+    assert [q.name for q in api.list_queries(user)] == ["answer"]
+    at.text_area(key="pg_editor").input("SELECT 1")
+    at.run()
+    options = at.selectbox(key="pg_history_pick").options
+    assert any("SELECT 42 AS answer" in o and o.startswith("✓") for o in options)
+    assert any(o.startswith("★ answer") for o in options)
+    at.selectbox(key="pg_history_pick").set_value(0).run()
+    at.button(key="pg_history_load").click().run()
+    assert at.text_area(key="pg_editor").value == "SELECT 42 AS answer"
+
+
+def test_run_selection_runs_only_the_pasted_part(app, user, sandbox):
+    at = app(user, "playground")
+    at.text_area(key="pg_editor").input("SELECT 1 AS a; SELECT 2 AS b;")
+    at.text_area(key="pg_selection").input("SELECT 2 AS b;")
+    at.button(key="pg_run_selection").click().run()
+    no_crash(at)
+    assert [t.label for t in at.tabs] == ["✓ 1: SELECT 2 AS b;"]
+
+
+def test_mongosh_documents_are_shown_as_a_table(app, user, api):
+    books = api.create_sandbox(user, "books")
+    at = app(user, "playground")
+    assert at.text_area(key="pg_editor").label == "mongosh editor"
+    at = run_script(at, "db.books.find({}, {title: 1, authors: 1}).limit(5)")
+    no_crash(at)
+    frame = at.tabs[0].dataframe[0].value
+    assert len(frame) == 5 and "title" in frame.columns
+    assert at.session_state["current_sandbox"] == books.id

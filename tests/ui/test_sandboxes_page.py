@@ -1,0 +1,79 @@
+"""My sandboxes: state, time left, extend, connection string, snapshot, schedule, delete."""
+
+from __future__ import annotations
+
+from tests.ui.conftest import no_crash, texts
+
+
+def test_without_sandboxes_it_points_to_templates(app, user):
+    at = app(user, "sandboxes")
+    no_crash(at)
+    assert any("Launch one from **Templates**" in i for i in texts(at, "info"))
+
+
+def test_shows_state_and_time_left(app, user, sandbox):
+    at = app(user, "sandboxes")
+    no_crash(at)
+    assert any(sandbox.id[:8] in m for m in texts(at, "markdown"))
+    assert any("ready]" in m and "green-badge" in m for m in texts(at, "markdown"))
+    assert at.metric[0].label == "Time left"
+    assert at.metric[0].value.startswith(("59 min", "60 min", "1 h"))
+
+
+def test_extend_moves_the_expiry(app, user, sandbox, api):
+    at = app(user, "sandboxes")
+    at.number_input(key=f"sb_ttl_{sandbox.id}").set_value(180)
+    at.button(key=f"sb_extend_{sandbox.id}").click().run()
+    no_crash(at)
+    assert any("Now expires at" in s for s in texts(at, "success"))
+    assert api.get_sandbox(user, sandbox.id).expires_at > sandbox.expires_at
+
+
+def test_reveal_connection_string(app, user, sandbox, api):
+    at = app(user, "sandboxes")
+    at.button(key=f"sb_reveal_{sandbox.id}").click().run()
+    no_crash(at)
+    assert api.connection_string(user, sandbox.id) in texts(at, "code")
+
+
+def test_snapshot_to_a_template_and_schedule_snapshots(app, user, sandbox, api):
+    at = app(user, "sandboxes")
+    at.text_input(key=f"sb_snap_name_{sandbox.id}").input(f"snap-{user}")
+    at.button(key=f"sb_snap_{sandbox.id}").click().run()
+    no_crash(at)
+    assert any(f"snap-{user}" in s for s in texts(at, "success"))
+    assert f"snap-{user}" in [t.name for t in api.list_templates(user)]
+
+    at.text_input(key=f"sb_cron_{sandbox.id}").input("0 3 * * *")
+    at.text_input(key=f"sb_cron_name_{sandbox.id}").input(f"nightly-{user}")
+    at.button(key=f"sb_schedule_{sandbox.id}").click().run()
+    no_crash(at)
+    (schedule,) = api.list_schedules(user)
+    assert schedule.cron == "0 3 * * *"
+    assert any("`0 3 * * *`" in m for m in texts(at, "markdown"))
+    at.button(key=f"sb_unschedule_{schedule.id}").click().run()
+    assert api.list_schedules(user) == []
+
+
+def test_bad_cron_is_reported_without_a_traceback(app, user, sandbox):
+    at = app(user, "sandboxes")
+    at.text_input(key=f"sb_cron_{sandbox.id}").input("every tuesday")
+    at.text_input(key=f"sb_cron_name_{sandbox.id}").input("x")
+    at.button(key=f"sb_schedule_{sandbox.id}").click().run()
+    assert not at.exception
+    assert any(e.startswith("**InvalidRequest**") for e in texts(at, "error"))
+
+
+def test_delete_needs_confirmation_then_removes_it(app, user, sandbox, api):
+    at = app(user, "sandboxes")
+    assert at.button(key=f"sb_delete_{sandbox.id}").disabled
+    at.checkbox(key=f"sb_sure_{sandbox.id}").check().run()
+    at.button(key=f"sb_delete_{sandbox.id}").click().run()
+    no_crash(at)
+    assert api.list_sandboxes(user) == []
+    assert any("Launch one from **Templates**" in i for i in texts(at, "info"))
+
+
+def test_other_users_sandboxes_are_not_shown(app, user, sandbox):
+    at = app("someone-else", "sandboxes")
+    assert sandbox.id[:8] not in " ".join(texts(at, "markdown"))

@@ -1,0 +1,73 @@
+"""Templates: the gallery, launching with live progress, importing a dump."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.ui.conftest import SQLITE_TEMPLATE, all_text, no_crash, texts
+from ui.formatting import human_size
+
+CHINOOK = Path(__file__).resolve().parents[2] / "orchestrator" / "builtin_templates" / \
+    "chinook-sqlite" / "Chinook_Sqlite.sqlite"
+
+
+def test_gallery_groups_templates_by_engine_with_their_facts(app, user, api):
+    at = app(user)
+    no_crash(at)
+    assert "SQLite" in texts(at, "subheader")
+    text = all_text(at)
+    assert "**chinook-sqlite**" in text
+    chinook = next(t for t in api.list_templates(user) if t.name == SQLITE_TEMPLATE)
+    card = next(c for c in texts(at, "caption") if f"License: {chinook.license}" in c)
+    assert card.startswith(human_size(chinook.size_bytes))
+    assert f"Source: {chinook.source}" in card
+
+
+def test_launch_follows_events_and_reports_the_time_to_ready(app, user, api):
+    at = app(user)
+    at.button(key=f"launch_{SQLITE_TEMPLATE}").click().run()
+    no_crash(at)
+    status = at.status[0]
+    assert "is ready (took" in status.label
+    steps = "\n".join(m.value for m in status.markdown)
+    assert "**provisioning**" in steps and "**ready**" in steps
+    assert any("to answer its first query" in s for s in texts(at, "success"))
+    (sandbox,) = api.list_sandboxes(user)
+    assert sandbox.state == "ready" and sandbox.ready_ms is not None
+    assert at.session_state["current_sandbox"] == sandbox.id
+
+
+def test_importing_a_dump_adds_a_launchable_template(app, user, api):
+    at = app(user)
+    at.text_input(key="import_name").input(f"mine-{user}")
+    at.selectbox(key="import_engine").set_value("sqlite")
+    at.text_input(key="import_description").input("my copy")
+    at.file_uploader(key="import_file").upload("copy.sqlite", CHINOOK.read_bytes())
+    at.button(key="FormSubmitter:import_template-Import").click().run()
+    no_crash(at)
+    assert any(f"mine-{user}" in s for s in texts(at, "success")), all_text(at)
+    names = [t.name for t in api.list_templates(user)]
+    assert f"mine-{user}" in names
+    at.run()
+    assert at.button(key=f"launch_mine-{user}") is not None
+    assert at.button(key=f"delete_mine-{user}") is not None
+
+
+def test_a_broken_dump_is_refused_with_a_restore_error(app, user, api):
+    at = app(user)
+    at.text_input(key="import_name").input(f"broken-{user}")
+    at.selectbox(key="import_engine").set_value("sqlite")
+    at.file_uploader(key="import_file").upload("broken.sql", b"CREATE TABLE (;\n")
+    at.button(key="FormSubmitter:import_template-Import").click().run()
+    assert not at.exception
+    errors: list[Any] = texts(at, "error")
+    assert errors and "Error" in errors[0] and "Traceback" not in errors[0]
+    assert f"broken-{user}" not in [t.name for t in api.list_templates(user)]
+
+
+def test_import_without_a_file_says_what_is_missing(app, user):
+    at = app(user)
+    at.text_input(key="import_name").input("x")
+    at.button(key="FormSubmitter:import_template-Import").click().run()
+    assert any("choose a dump file" in e for e in texts(at, "error"))

@@ -1,0 +1,64 @@
+"""DB Playground web UI: ``streamlit run ui/app.py``.
+
+This entry point only routes: it checks that the stack answers, asks who the user is,
+and hands over to one page module under ``ui/app_pages/`` through ``st.navigation``. Pages
+talk to the orchestrator API only (``ui.session.orchestrator()``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+_REPO = Path(__file__).resolve().parent.parent
+if str(_REPO) not in sys.path:  # `streamlit run ui/app.py` puts only ui/ on the path
+    sys.path.insert(0, str(_REPO))
+
+from engines.errors import DBPlayError  # noqa: E402
+from ui import feedback, session, signin  # noqa: E402
+
+PAGES = Path(__file__).resolve().parent / "app_pages"
+
+st.set_page_config(page_title="DB Playground", page_icon=":material/database:", layout="wide")
+
+try:
+    session.orchestrator()
+except Exception as exc:  # settings or metadata database broken, or the stack is down
+    st.title("DB Playground")
+    if isinstance(exc, DBPlayError):
+        feedback.show_error(exc, "Fix the setting named above and restart the UI.")
+    else:
+        feedback.show_stack_down(exc)
+    st.stop()
+
+PAGE_SET = {
+    "Explore": [
+        st.Page(PAGES / "templates.py", title="Templates", icon=":material/dataset:",
+                default=True),
+        st.Page(PAGES / "playground.py", title="Playground", icon=":material/terminal:"),
+        st.Page(PAGES / "charts.py", title="Charts", icon=":material/bar_chart:"),
+        st.Page(PAGES / "schema.py", title="Schema", icon=":material/schema:"),
+    ],
+    "Manage": [
+        st.Page(PAGES / "sandboxes.py", title="My sandboxes", icon=":material/dns:"),
+        st.Page(PAGES / "dashboards.py", title="Dashboards", icon=":material/dashboard:"),
+    ],
+}
+
+user = session.current_user()
+if user is None:
+    # Keep the pages registered (hidden) so a deep link survives signing in, but show
+    # only the sign-in screen whichever page was asked for.
+    st.navigation(PAGE_SET, position="hidden")
+    signin.render()
+    st.stop()
+
+with st.sidebar:
+    st.caption(f"Signed in as **{user}**")
+    if st.button("Sign out", key="sign_out", icon=":material/logout:"):
+        session.sign_out()
+        st.rerun()
+
+st.navigation(PAGE_SET).run()

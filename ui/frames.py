@@ -1,0 +1,145 @@
+"""Results as pandas frames: for display (``st.dataframe``) and for charts.
+
+Values arrive JSON-safe (see :func:`engines.result.jsonable`): dates are ISO strings,
+decimals are strings, documents are dicts. :func:`typed_frame` turns them back into
+numbers and timestamps where every value agrees, so charts get real types.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from engines.result import StatementResult
+
+_ISO_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?([+-]\d{2}:?\d{2}|Z)?$"
+)
+_SAMPLE = 200
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """Column names made unique (``a``, ``a_2``) so every column can be picked by name."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        name = name or "?column?"
+        if name in seen:
+            seen[name] += 1
+            out.append(f"{name}_{seen[name]}")
+        else:
+            seen[name] = 1
+            out.append(name)
+    return out
+
+
+def raw_frame(result: StatementResult) -> pd.DataFrame:
+    """The rows as they came, one column per result column."""
+    names = unique_names([c.name for c in result.columns])
+    if not names and result.rows:
+        names = [f"column_{i + 1}" for i in range(len(result.rows[0]))]
+    return pd.DataFrame(result.rows, columns=names)
+
+
+def _cell_text(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        if isinstance(value, list) and len(value) > 8 and all(
+            isinstance(v, int | float) for v in value[:8]
+        ):
+            head = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in value[:4])
+            return f"[{head}, … {len(value)} values]"
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+def display_frame(result: StatementResult) -> pd.DataFrame:
+    """A frame ``st.dataframe`` can show: documents and arrays as compact JSON text."""
+    frame = raw_frame(result)
+    for name in frame.columns:
+        if frame[name].dtype == object:
+            frame[name] = frame[name].map(_cell_text)
+            # mixed str/int columns upset Arrow: show them as text
+            kinds = {type(v) for v in frame[name].dropna()}
+            if len(kinds) > 1:
+                frame[name] = frame[name].map(lambda v: v if v is None else str(v))
+    return frame
+
+
+def _is_vector(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) >= 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    )
+
+
+def _coerce(series: pd.Series) -> pd.Series:
+    sample = series.dropna().head(_SAMPLE)
+    if sample.empty or not (
+        pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
+    ):
+        return series
+    if all(isinstance(v, str) for v in sample):
+        numbers = pd.to_numeric(series, errors="coerce")
+        if numbers.notna().sum() == series.notna().sum():
+            return numbers
+        if all(_ISO_DATE.match(v) for v in sample):
+            times = pd.to_datetime(series, errors="coerce", format="ISO8601", utc=True)
+            if times.notna().sum() == series.notna().sum():
+                return times.dt.tz_localize(None)
+    return series
+
+
+def flatten_documents(frame: pd.DataFrame) -> pd.DataFrame:
+    """Expand columns of dicts (documents, Chroma metadata) into ``column.key`` columns."""
+    out = frame.copy()
+    for name in list(frame.columns):
+        values = frame[name].dropna()
+        if values.empty or not all(isinstance(v, dict) for v in values.head(_SAMPLE)):
+            continue
+        keys: list[str] = []
+        for value in values:
+            for key in value:
+                if key not in keys:
+                    keys.append(key)
+        for key in keys[:50]:
+            flat = f"{name}.{key}"
+            if flat not in out.columns:
+                out[flat] = frame[name].map(
+                    lambda v, k=key: _cell_text(v.get(k)) if isinstance(v, dict) else None
+                )
+    return out
+
+
+def typed_frame(result: StatementResult) -> pd.DataFrame:
+    """Rows with numbers, timestamps and flattened documents, ready for charting."""
+    frame = flatten_documents(raw_frame(result))
+    for name in frame.columns:
+        frame[name] = _coerce(frame[name])
+    return frame
+
+
+def column_kind(series: pd.Series) -> str:
+    """``time``, ``number``, ``vector``, ``category`` or ``other`` (dicts, mixed values)."""
+    if pd.api.types.is_bool_dtype(series):
+        return "category"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "time"
+    if pd.api.types.is_numeric_dtype(series):
+        return "number"
+    sample = series.dropna().head(_SAMPLE)
+    if sample.empty:
+        return "other"
+    if all(_is_vector(v) for v in sample):
+        return "vector"
+    if all(isinstance(v, str | bool) for v in sample):
+        return "category"
+    return "other"
+
+
+def column_kinds(frame: pd.DataFrame) -> dict[str, str]:
+    return {str(name): column_kind(frame[name]) for name in frame.columns}
