@@ -14,6 +14,8 @@ from engines.base import Engine
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 ENGINE_KINDS = ["postgres", "mongodb", "chroma", "sqlite"]
+#: every way an engine is run in the suite (Chroma both as a server and embedded)
+ENGINE_MODES = ["postgres", "mongodb", "chroma", "chroma-embedded", "sqlite"]
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +52,7 @@ def new_database_url(request: pytest.FixtureRequest, kind: str, tmp_path: Path) 
     """A URL of a fresh, empty database of ``kind`` on a real server."""
     if kind == "sqlite":
         return f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.db'}"
-    if kind == "chroma" and getattr(request, "param", None) == "embedded":
+    if kind == "chroma-embedded":
         return f"chroma+file://{tmp_path / 'chroma'}"
     server = request.getfixturevalue(
         {"postgres": "postgres_server", "mongodb": "mongo_server", "chroma": "chroma_server"}[kind]
@@ -61,14 +63,18 @@ def new_database_url(request: pytest.FixtureRequest, kind: str, tmp_path: Path) 
 
 @pytest.fixture
 def engine_for(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
-    """``engine_for(kind)`` gives a connected adapter on a fresh, empty database."""
+    """``engine_for(kind)`` gives a connected adapter on a fresh, empty database.
+
+    ``kind`` is an engine kind, or ``chroma-embedded`` for Chroma's embedded mode
+    (``chroma`` alone is a ``chroma run`` server).
+    """
     opened: list[Engine] = []
 
     def make(kind: str, **options: object) -> Engine:
         workdir = tmp_path / uuid.uuid4().hex[:8]
         workdir.mkdir(parents=True)
         url = new_database_url(request, kind, workdir)
-        engine = connect(kind, url, **options)  # type: ignore[arg-type]
+        engine = connect(kind.split("-")[0], url, **options)  # type: ignore[arg-type]
         engine.connect()
         opened.append(engine)
         return engine
