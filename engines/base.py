@@ -58,6 +58,8 @@ class Cursor:
     rowcount: int | None = None
     notice: str | None = None
     close: Callable[[], None] | None = None
+    #: the statement yields rows even when none came back (so no columns are known)
+    returns_rows: bool = False
 
 
 class Engine(ABC):
@@ -191,7 +193,8 @@ class Engine(ABC):
             result.columns = cursor.columns
             result.notice = cursor.notice
             result.rowcount = cursor.rowcount
-            if result.rowcount is None and cursor.columns and not result.truncated:
+            yields_rows = bool(cursor.columns) or cursor.returns_rows
+            if result.rowcount is None and yields_rows and not result.truncated:
                 result.rowcount = len(result.rows)
         except Exception as exc:
             error = exc if isinstance(exc, EngineError) else self.wrap_error(exc, statement)

@@ -259,7 +259,7 @@ class ChromaEngine(Engine):
                     return
                 page = fetch(done)
 
-        return Cursor(columns=columns, rows=rows())
+        return Cursor(columns=columns, rows=rows(), returns_rows=True)
 
     def wrap_error(self, exc: Exception, statement: Statement) -> EngineError:
         import httpx
@@ -383,4 +383,4 @@ def _query_cursor(result: dict[str, Any]) -> Cursor:
                     row.append(chroma_transfer.as_floats(result["embeddings"][q][i]))
                 yield row
 
-    return Cursor(columns=columns, rows=rows())
+    return Cursor(columns=columns, rows=rows(), returns_rows=True)

@@ -52,15 +52,18 @@ def run_command(db: Database[Any], command: Command, timeout_s: float,
         if command.terminal == "count":
             return one_row({"count": _cursor_count(coll, command, ms)})
         cursor = _find(coll, command, ms)
-        return Cursor(columns=builder.columns, rows=builder.rows(cursor), close=cursor.close)
+        return Cursor(columns=builder.columns, rows=builder.rows(cursor), close=cursor.close,
+                      returns_rows=True)
     if method == "findOne":
         found = coll.find_one(command.arg(0, {}), command.arg(1), max_time_ms=ms)
-        return Cursor(columns=builder.columns, rows=builder.rows([found] if found else []))
+        return Cursor(columns=builder.columns, rows=builder.rows([found] if found else []),
+                      returns_rows=True)
     if method == "aggregate":
         options = dict(command.arg(1, {}))
         options["maxTimeMS"] = min(int(options.get("maxTimeMS", ms)), ms)
         agg = coll.aggregate(command.arg(0, []), **options)
-        return Cursor(columns=builder.columns, rows=builder.rows(agg), close=agg.close)
+        return Cursor(columns=builder.columns, rows=builder.rows(agg), close=agg.close,
+                      returns_rows=True)
     if method == "countDocuments":
         options = dict(command.arg(1, {}))
         return one_row({"count": coll.count_documents(command.arg(0, {}), maxTimeMS=ms,
@@ -70,7 +73,8 @@ def run_command(db: Database[Any], command: Command, timeout_s: float,
     if method == "distinct":
         field = str(command.args[0])
         values = coll.distinct(field, command.arg(1, {}), maxTimeMS=ms, **command.arg(2, {}))
-        return Cursor(columns=builder.columns, rows=builder.rows({field: v} for v in values))
+        return Cursor(columns=builder.columns, rows=builder.rows({field: v} for v in values),
+                      returns_rows=True)
     if method == "getIndexes":
         flat = RowBuilder(nested=False, columns=builder.columns, fixed=builder.fixed)
         return Cursor(columns=flat.columns, rows=flat.rows(coll.list_indexes()))

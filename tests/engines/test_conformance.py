@@ -24,6 +24,7 @@ class Dialect:
     many_rows: str  # returns far more than 1000 rows
     slow: str | None  # runs ~10 s unless stopped
     explain: str
+    nothing: str  # a read that matches no rows
 
 
 DIALECTS: dict[str, Dialect] = {
@@ -37,6 +38,7 @@ DIALECTS: dict[str, Dialect] = {
         slow="WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
         "SELECT count(*) FROM c",
         explain="SELECT * FROM items WHERE name = 'alpha'",
+        nothing="SELECT n, name FROM items WHERE n > 99",
     ),
     "postgres": Dialect(
         setup="CREATE TABLE items (n integer PRIMARY KEY, name text);\n"
@@ -46,6 +48,7 @@ DIALECTS: dict[str, Dialect] = {
         many_rows="SELECT g FROM generate_series(1, 3000000) AS g",
         slow="SELECT pg_sleep(10)",
         explain="SELECT * FROM items WHERE name = 'alpha'",
+        nothing="SELECT n, name FROM items WHERE n > 99",
     ),
     "mongodb": Dialect(
         setup='db.items.insertMany([{n: 1, name: "alpha"}, {n: 2, name: "beta;gamma"}, '
@@ -55,6 +58,7 @@ DIALECTS: dict[str, Dialect] = {
         many_rows="db.many.find({})",
         slow=None,
         explain='db.items.find({name: "alpha"}).explain("executionStats")',
+        nothing="db.items.find({n: {$gt: 99}})",
     ),
     "chroma": Dialect(
         setup='create_collection("items")\n'
@@ -66,6 +70,7 @@ DIALECTS: dict[str, Dialect] = {
         many_rows="many.get()",
         slow=None,
         explain='items.query(query_texts=["alpha"], n_results=1)',
+        nothing='items.get(where={"n": {"$gt": 99}})',
     ),
 }
 
@@ -115,6 +120,15 @@ def test_failing_statement_stops_script_and_keeps_earlier_results(engine_for, ki
     assert results[2].error["type"]
     assert results[2].error["message"]
     assert results[2].line == 3
+
+
+def test_read_matching_nothing_reports_zero_rows(engine_for, kind):
+    engine = seeded(engine_for, kind)
+    [result] = engine.execute(dialect(kind).nothing)
+    assert result.error is None
+    assert result.rows == []
+    assert result.rowcount == 0
+    assert result.truncated is False
 
 
 def test_empty_script_gives_no_results(engine_for, kind):
