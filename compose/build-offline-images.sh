@@ -34,7 +34,7 @@ inputs_digest() {  # digest of the files that define an image, plus its base ima
     local dir="$1"
     {
         docker image inspect -f '{{.Id}}' "$base"
-        (cd "$dir" && find . -type f ! -name Dockerfile -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+        (cd "$dir" && find . -type f ! -name Dockerfile ! -name "official-*" -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
     } | sha256sum | cut -c1-16
 }
 

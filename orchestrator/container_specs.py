@@ -82,6 +82,10 @@ class ContainerSpec:
     port: ClassVar[int]
     #: where the data lives inside the container: a plain directory, never a VOLUME
     data_dir: ClassVar[str]
+    #: the environment variable carrying the admin password ("" when there is none)
+    admin_password_env: ClassVar[str] = ""
+    #: the directory under ``compose/`` holding the official image's Dockerfile
+    compose_dir: ClassVar[str]
     limits: Limits = field(default_factory=Limits)
 
     def image(self, source: str) -> str:
@@ -174,12 +178,14 @@ class PostgresSpec(ContainerSpec):
                                         OFFLINE: "dbplay/postgres:15"}
     port: ClassVar[int] = 5432
     data_dir: ClassVar[str] = "/pgdata"
+    admin_password_env: ClassVar[str] = "DBPLAY_ADMIN_PASSWORD"
+    compose_dir: ClassVar[str] = "postgres"
     database: ClassVar[str] = "sandbox"
     user: ClassVar[str] = "sandbox"
     admin_user: ClassVar[str] = "dbplay_admin"
 
     def environment(self, admin_password: str) -> dict[str, str]:
-        return {"DBPLAY_ADMIN_PASSWORD": check_admin_password(admin_password)}
+        return {self.admin_password_env: check_admin_password(admin_password)}
 
     def _url(self, user: str, password: str, host: str, port: int) -> str:
         return f"postgresql://{user}:{quote(password, safe='')}@{host}:{port}/{self.database}"
@@ -208,6 +214,8 @@ class MongoSpec(ContainerSpec):
                                         OFFLINE: "dbplay/mongo-standin:latest"}
     port: ClassVar[int] = 27017
     data_dir: ClassVar[str] = "/dbplay-data"
+    admin_password_env: ClassVar[str] = "MONGO_INITDB_ROOT_PASSWORD"
+    compose_dir: ClassVar[str] = "mongo"
     database: ClassVar[str] = "sandbox"
     admin_user: ClassVar[str] = "dbplay_admin"
     #: the offline stand-in has no authentication: URLs carry no credentials
@@ -255,6 +263,7 @@ class ChromaSpec(ContainerSpec):
                                         OFFLINE: "dbplay/chroma:latest"}
     port: ClassVar[int] = 8000
     data_dir: ClassVar[str] = "/dbplay-data"
+    compose_dir: ClassVar[str] = "chroma"
 
     def admin_url(self, host: str, port: int, admin_password: str) -> str:
         return f"chroma+http://{host}:{port}"

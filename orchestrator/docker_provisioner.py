@@ -9,12 +9,19 @@ How a sandbox starts, fastest first:
    (:mod:`orchestrator.image_baker`); a new container starts from it with no restore;
 3. the first sandbox of a template bakes that image first (restore through the admin URL).
 
-Isolation: one container per sandbox, with memory (no swap), CPU and pids limits, a disk
-quota where the storage driver supports one, no extra capabilities, on an internal
-network without inter-container traffic (:mod:`orchestrator.sandbox_containers`).
+Isolation: one container per sandbox, with memory (no swap), CPU and pids limits, a
+storage cap (a disk quota where the storage driver supports one, else checked every
+``storage_check_s`` by :class:`~orchestrator.sandbox_events.StorageGuard`), fewer
+capabilities, on an internal network without inter-container traffic
+(:mod:`orchestrator.sandbox_containers`).
 Containers carry the labels ``dbplay.sandbox``, ``dbplay.owner``, ``dbplay.template``,
 ``dbplay.expires_at`` and ``dbplay.engine``; claimed pool containers keep their owner and
 expiry in the :class:`~orchestrator.warm_pool.ClaimBook` instead.
+
+Images (``image_source``): ``official`` (``compose/<engine>/Dockerfile``, built on first use
+when missing: needs a registry), ``offline`` (``compose/build-offline-images.sh``), or
+``auto``: official when its PostgreSQL image exists here, else offline when that exists,
+else official (:func:`orchestrator.image_baker.choose_source`).
 
 SQLite sandboxes need no container: :meth:`DockerProvisioner.engines` does not list
 ``sqlite``, and the orchestrator routes them to the local provisioner.
@@ -33,15 +40,13 @@ from engines import connect
 from engines.errors import DBPlayError, InvalidRequest, ProvisionError
 from orchestrator.container_specs import (
     CONTAINER_ENGINES,
-    OFFICIAL,
-    OFFLINE,
     ContainerSpec,
     Limits,
     check_password,
     normalize_source,
     spec_for,
 )
-from orchestrator.image_baker import ImageBaker
+from orchestrator.image_baker import BaseImages, ImageBaker, choose_source
 from orchestrator.port_forward import ForwarderProcesses
 from orchestrator.provisioning import EventCallback, SandboxHandle, SandboxRequest
 from orchestrator.sandbox_containers import (
@@ -51,26 +56,12 @@ from orchestrator.sandbox_containers import (
     SandboxContainers,
     new_password,
 )
-from orchestrator.sandbox_events import EventWatcher
+from orchestrator.sandbox_events import EventWatcher, StorageGuard
 from orchestrator.warm_pool import ClaimBook, PoolKeeper, WarmPool
 
 log = logging.getLogger(__name__)
 
 _SANDBOX_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,100}")
-
-
-def available_sources(client: Any) -> list[str]:
-    """Image sources whose PostgreSQL image exists locally (official first)."""
-    import docker.errors
-
-    found = []
-    for source in (OFFICIAL, OFFLINE):
-        try:
-            client.images.get(spec_for("postgres", source).image(source))
-            found.append(source)
-        except docker.errors.ImageNotFound:
-            pass
-    return found
 
 
 def _parse_time(text: str) -> dt.datetime | None:
@@ -96,24 +87,23 @@ class DockerProvisioner:
         limits: dict[str, Limits] | None = None,
         on_event: EventCallback | None = None,
         reap_on_start: bool = True,
+        storage_check_s: float = 30.0,
     ) -> None:
         """``instance`` names this installation: it sees, lists and reaps only containers
-        labelled ``dbplay.instance=<instance>`` (tests use their own)."""
+        labelled ``dbplay.instance=<instance>`` (tests use their own). With ``on_event``
+        (the process that tracks sandbox health), deaths and out-of-memory kills are
+        reported, and where Docker has no disk quota the storage cap is checked every
+        ``storage_check_s`` seconds (0: never)."""
         if client is None:
             import docker
 
             client = docker.from_env()
         self.client = client
-        if image_source == "auto":
-            found = available_sources(client)
-            if not found:
-                raise ProvisionError("no sandbox images found; build them with "
-                                     "compose/build-offline-images.sh (or docker compose build)")
-            image_source = found[0]
-        self.image_source = normalize_source(image_source)
+        self.image_source = normalize_source(choose_source(client, image_source))
         self.pool_size = pool_size
         self.limits = limits or {}
         self.containers = SandboxContainers(client, network, instance)
+        self.base_images = BaseImages(self.containers, self.image_source)
         self.baker = ImageBaker(self.containers)
         self.pools = PoolKeeper()
         state_dir = state_dir or Path.home() / ".dbplay" / "docker"
@@ -121,10 +111,18 @@ class DockerProvisioner:
         self.claims = ClaimBook(state_dir / "claims.json")
         self._forwarders = ForwarderProcesses(state_dir / "forwarders")
         self._lock = threading.Lock()
+        self.on_event = on_event
         self.events = EventWatcher(client, on_event, self._sandbox_id_of,
                                    instance) if on_event else None
-        if reap_on_start:
-            self.reap(dt.datetime.now(dt.UTC))
+        self.storage_guard = None
+        if on_event and storage_check_s > 0 and not self.containers.storage_cap_supported():
+            self.storage_guard = StorageGuard(self.containers, self._sandbox_id_of,
+                                              self._over_storage_cap, storage_check_s)
+        # leftovers of crashed processes: always the idle pool and bake containers past
+        # their age (no orchestrator record names them); expired sandboxes too unless
+        # the orchestrator's own reaper decides (it knows extended TTLs)
+        now = dt.datetime.now(dt.UTC)
+        self.reap(now, sandboxes=reap_on_start)
 
     # -- the Provisioner protocol ------------------------------------------
     def engines(self) -> list[str]:
@@ -139,7 +137,7 @@ class DockerProvisioner:
     def image_for(self, request: SandboxRequest) -> str:
         """The image a sandbox of ``request`` starts from (baking it on first use)."""
         spec = self.spec(request.engine)
-        base = spec.image(self.image_source)
+        base = self.base_images.ensure(spec)
         if request.dump_path is None:
             return base
         return self.baker.image_for(spec, base, request.dump_path, request.dump_digest)
@@ -281,11 +279,13 @@ class DockerProvisioner:
             if sid == sandbox_id:
                 self._remove(container.id)
 
-    def reap(self, now: dt.datetime) -> list[str]:
-        """Remove expired sandboxes, idle pool containers past their age, stale bakes.
-        Returns the removed sandbox ids."""
+    def reap(self, now: dt.datetime, sandboxes: bool = True) -> list[str]:
+        """Remove expired sandboxes (unless ``sandboxes`` is false), idle pool containers
+        past their age, stale bakes. Returns the removed sandbox ids."""
         removed = []
         for container, sid, labels in self._inventory():
+            if sid is not None and not sandboxes:
+                continue
             expires = _parse_time(labels.get("expires_at", ""))
             if expires is None or expires <= now:
                 if sid is not None:
@@ -294,9 +294,20 @@ class DockerProvisioner:
                 self._remove(container.id)
         return removed
 
+    def _over_storage_cap(self, container_id: str, sandbox_id: str, reason: str) -> None:
+        """Stop a sandbox that wrote past its storage cap and report it as failed."""
+        log.warning("sandbox %s %s", sandbox_id, reason)
+        if self.events is not None:
+            self.events.expect_death(container_id)
+        self.containers.kill(container_id)
+        if self.on_event is not None:
+            self.on_event(sandbox_id, "died", reason)
+
     def close(self, drain_pools: bool = True) -> None:
         """Stop background threads; remove idle pool containers. Forwarders stay: they
         belong to their sandbox and stop when it is destroyed."""
         self.pools.stop(drain=drain_pools)
+        if self.storage_guard is not None:
+            self.storage_guard.stop()
         if self.events is not None:
             self.events.stop()

@@ -1,4 +1,11 @@
-"""Baked images: a template's dump restored once, committed as an image.
+"""Sandbox images: the engines' base images, and baked images (a template's dump restored
+once, committed as an image).
+
+Base images come from one of two sources (``compose/README.md``): ``official`` (built
+from ``compose/<engine>/Dockerfile`` on the official images; :class:`BaseImages` builds a
+missing one on first use, which needs a registry for its ``FROM``) or ``offline`` (built
+by ``compose/build-offline-images.sh``; never built here, the script needs root and
+debootstrap).
 
 The first sandbox of a template pays for the restore; the baker then stops that
 container cleanly (PostgreSQL's fast shutdown, so the data directory needs no recovery)
@@ -19,12 +26,15 @@ from typing import Any
 
 from engines import connect
 from engines.errors import DBPlayError, ProvisionError
-from orchestrator.container_specs import ContainerSpec
+from orchestrator.container_specs import OFFICIAL, OFFLINE, ContainerSpec, spec_for
 from orchestrator.sandbox_containers import BAKE_PREFIX, SandboxContainers, new_password
 
 log = logging.getLogger(__name__)
 
 BAKED_REPOSITORY = "dbplay/baked-{engine}"
+#: where the official images' build contexts live (a source checkout)
+COMPOSE_DIR = Path(__file__).resolve().parent.parent / "compose"
+OFFLINE_HINT = "build the offline images with compose/build-offline-images.sh"
 #: a bake container left behind by a crash is reaped after this long
 BAKE_MAX_AGE = dt.timedelta(hours=1)
 
@@ -36,6 +46,66 @@ def baked_tag(engine: str, base_image_id: str, digest: str) -> str:
 
     key = hashlib.sha256(f"{base_image_id}\0{digest}".encode()).hexdigest()[:24]
     return f"{BAKED_REPOSITORY.format(engine=engine)}:{key}"
+
+
+def available_sources(client: Any) -> list[str]:
+    """Image sources whose PostgreSQL image exists locally (official first)."""
+    import docker.errors
+
+    found = []
+    for source in (OFFICIAL, OFFLINE):
+        try:
+            client.images.get(spec_for("postgres", source).image(source))
+            found.append(source)
+        except docker.errors.ImageNotFound:
+            pass
+    return found
+
+
+def choose_source(client: Any, wanted: str) -> str:
+    """Resolve ``auto``: the official images when built here, else the offline builds
+    when those exist, else ``official`` (built from ``compose/`` on first use)."""
+    if wanted != "auto":
+        return wanted
+    found = available_sources(client)
+    return found[0] if found else OFFICIAL
+
+
+class BaseImages:
+    """Makes sure an engine's base image exists before a container or a bake uses it."""
+
+    def __init__(self, containers: SandboxContainers, source: str,
+                 compose_dir: Path = COMPOSE_DIR) -> None:
+        self.containers = containers
+        self.source = source
+        self.compose_dir = compose_dir
+        self._lock = threading.Lock()
+
+    def ensure(self, spec: ContainerSpec) -> str:
+        """The base image of ``spec``, built from ``compose/`` first if it is missing."""
+        tag = spec.image(self.source)
+        if self.containers.get_image(tag) is not None:
+            return tag
+        if self.source == OFFLINE:
+            raise ProvisionError(f"image {tag} not found; {OFFLINE_HINT}")
+        with self._lock:
+            if self.containers.get_image(tag) is None:
+                self.build_official(spec, tag)
+        return tag
+
+    def build_official(self, spec: ContainerSpec, tag: str) -> None:
+        context = self.compose_dir / spec.compose_dir
+        if not (context / "Dockerfile").is_file():
+            raise ProvisionError(f"image {tag} not found and no {context}/Dockerfile to "
+                                 f"build it from; {OFFLINE_HINT}")
+        log.info("building %s from %s (pulls its official base image)", tag, context)
+        client: Any = self.containers.client
+        try:
+            client.images.build(path=str(context), tag=tag, rm=True, forcerm=True)
+        except Exception as exc:
+            raise ProvisionError(f"cannot build {tag} from {context} ({exc}); without a "
+                                 f"registry, {OFFLINE_HINT} and use image source "
+                                 "offline") from exc
 
 
 class ImageBaker:

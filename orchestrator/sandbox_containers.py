@@ -33,6 +33,8 @@ BAKE_PREFIX = "dbplay-bake-"
 LABEL_SANDBOX = "dbplay.sandbox"
 #: which installation a container belongs to: each one lists and reaps only its own
 LABEL_INSTANCE = "dbplay.instance"
+#: bytes a sandbox may write; enforced by Docker (storage_opt) or the StorageGuard
+LABEL_STORAGE_CAP = "dbplay.storage_cap"
 DEFAULT_INSTANCE = "default"
 READY_TIMEOUT_S = 60.0
 
@@ -96,7 +98,7 @@ class SandboxContainers:
         bridge = options.get("com.docker.network.bridge.name") or f"br-{network.id[:12]}"
         block_host_input(bridge)
 
-    # -- storage cap    # -- storage cap --------------------------------------------------------
+    # -- storage cap --------------------------------------------------------
     def storage_cap_supported(self) -> bool:
         """``storage_opt size`` works on overlay2 only over xfs with project quotas (and
         on devicemapper/btrfs/zfs); elsewhere Docker refuses it. Decided once."""
@@ -108,10 +110,20 @@ class SandboxContainers:
             self._storage_opt = driver in ("devicemapper", "btrfs", "zfs") or (
                 driver == "overlay2" and backing == "xfs")
             if not self._storage_opt:
-                log.warning("no per-sandbox disk quota: storage driver %s on %s has no "
-                            "size option; PostgreSQL's temp_file_limit still applies",
-                            driver, backing or "?")
+                log.info("storage driver %s on %s has no size option: the storage cap is "
+                         "checked periodically instead (StorageGuard)", driver,
+                         backing or "?")
         return self._storage_opt
+
+    def disk_usage(self) -> list[tuple[str, str, dict[str, str], int]]:
+        """``(id, name, labels, bytes written)`` of each running container of this
+        installation; bytes written is the writable layer (``SizeRw``): what the container
+        added or changed on top of its image. One API call for all of them."""
+        filters = {"label": [LABEL_SANDBOX, f"{LABEL_INSTANCE}={self.instance}"],
+                   "status": ["running"]}
+        return [(c["Id"], (c.get("Names") or [""])[0].lstrip("/"), c.get("Labels") or {},
+                 int(c.get("SizeRw") or 0))
+                for c in self.client.api.containers(filters=filters, size=True)]
 
     # -- lifecycle ------------------------------------------------------------
     def run(self, spec: ContainerSpec, image: str, name: str, labels: dict[str, str],
@@ -121,8 +133,10 @@ class SandboxContainers:
         options: dict[str, Any] = {}
         if self.storage_cap_supported():
             options["storage_opt"] = {"size": str(limits.storage_bytes)}
+        labels = {**labels, LABEL_INSTANCE: self.instance,
+                  LABEL_STORAGE_CAP: str(limits.storage_bytes)}
         return self.client.containers.run(
-            image, name=name, detach=True, labels={**labels, LABEL_INSTANCE: self.instance},
+            image, name=name, detach=True, labels=labels,
             environment=spec.environment(admin_password),
             network=self.network,
             # a real init as PID 1: PostgreSQL's postmaster must not be the parent of
@@ -193,6 +207,15 @@ class SandboxContainers:
         except docker.errors.APIError as exc:  # removal already in progress
             if "already in progress" not in str(exc):
                 raise
+
+    def kill(self, name_or_id: str) -> None:
+        """Stop a container at once, keeping it (and its logs) for inspection. Idempotent."""
+        import docker.errors
+
+        try:
+            self.client.api.kill(name_or_id)
+        except docker.errors.APIError as exc:  # gone, or not running any more
+            log.debug("kill %s: %s", name_or_id, exc)
 
     def list(self, *label_filters: str) -> list[Any]:
         filters = {"label": [LABEL_SANDBOX, f"{LABEL_INSTANCE}={self.instance}",

@@ -1,4 +1,5 @@
-"""Watching Docker's event stream for sandboxes that die or run out of memory."""
+"""Watching sandboxes: Docker's event stream for those that die or run out of memory, and
+their disk use where Docker cannot cap it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from orchestrator.provisioning import EventCallback
+from orchestrator.sandbox_containers import LABEL_STORAGE_CAP, SandboxContainers
 
 log = logging.getLogger(__name__)
 
@@ -93,4 +95,49 @@ class EventWatcher:
                 stream.close()
             except Exception:
                 pass
+        self._thread.join(timeout=5)
+
+
+class StorageGuard:
+    """Enforces the per-sandbox storage cap where the storage driver cannot (overlay2 on
+    anything but xfs with project quotas): a daemon thread measures each sandbox
+    container's writable layer (``SizeRw``) every ``interval_s`` and calls
+    ``over_cap(container_id, sandbox_id, reason)`` for one past its
+    ``dbplay.storage_cap`` label. A soft cap: a sandbox can overshoot by what it writes
+    within one interval (PostgreSQL's ``temp_file_limit`` bounds its temporary files)."""
+
+    def __init__(self, containers: SandboxContainers,
+                 sandbox_id_of: Callable[[str, dict[str, str]], str | None],
+                 over_cap: Callable[[str, str, str], None], interval_s: float) -> None:
+        self.containers = containers
+        self.sandbox_id_of = sandbox_id_of
+        self.over_cap = over_cap
+        self.interval_s = interval_s
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dbplay-storage-guard",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.interval_s):
+            try:
+                self.check()
+            except Exception:
+                log.exception("storage check failed")
+
+    def check(self) -> list[str]:
+        """One pass; returns the sandbox ids found over their cap."""
+        over = []
+        for container_id, name, labels, used in self.containers.disk_usage():
+            sandbox_id = self.sandbox_id_of(name, labels)
+            cap = int(labels.get(LABEL_STORAGE_CAP) or 0)
+            if sandbox_id is not None and 0 < cap < used:
+                over.append(sandbox_id)
+                self.over_cap(container_id, sandbox_id,
+                              f"stopped: wrote {used / 2**20:.0f} MiB, over its storage cap "
+                              f"of {cap / 2**20:.0f} MiB")
+        return over
+
+    def stop(self) -> None:
+        self._stopping.set()
         self._thread.join(timeout=5)

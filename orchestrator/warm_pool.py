@@ -105,17 +105,13 @@ class WarmPool:
         self._lock = threading.Lock()
         self._adopt()
 
-    def _password_env_keys(self) -> list[str]:
-        return list(self.spec.environment("x" * 16))
-
     def _adopt(self) -> None:
         """Take over idle pool containers of this image left by an earlier process."""
         for container in self.containers.list(f"dbplay.pool={self.image}"):
             if not container.name.startswith(POOL_PREFIX) or container.status != "running":
                 continue
             env = dict(e.split("=", 1) for e in container.attrs["Config"]["Env"] or [])
-            keys = self._password_env_keys()
-            password = env.get(keys[0], "") if keys else ""
+            password = env.get(self.spec.admin_password_env, "")
             self._ready.append(PooledContainer(container.id, container.name,
                                                self.containers.address(container), password))
 

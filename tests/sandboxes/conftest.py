@@ -49,6 +49,9 @@ class Events:
     def of(self, sandbox_id: str) -> list[str]:
         return [event for sid, event, _ in self.seen if sid == sandbox_id]
 
+    def reason(self, sandbox_id: str, event: str) -> str:
+        return next(r for sid, e, r in self.seen if sid == sandbox_id and e == event)
+
 
 @pytest.fixture(scope="session")
 def events() -> Events:
