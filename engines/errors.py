@@ -20,6 +20,7 @@
     ├── QuotaExceeded                a per-user limit was reached
     ├── InvalidRequest               the request itself is malformed (bad TTL, bad cron, ...)
     └── ProvisionError               a sandbox could not be started or seeded
+        └── ServiceUnavailable       the job queue (Redis) or workers are not running
 
 Driver exceptions never escape an adapter: they are wrapped in the closest class
 above, with the statement and the original exception kept on the wrapper.
@@ -137,6 +138,10 @@ class InvalidRequest(DBPlayError):
 
 class ProvisionError(DBPlayError):
     pass
+
+
+class ServiceUnavailable(ProvisionError):
+    """The stack behind the API (Redis, workers) is not running: ``dbplay up`` starts it."""
 
 
 _BY_NAME: dict[str, type[DBPlayError]] = {}

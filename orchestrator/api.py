@@ -9,38 +9,53 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from engines.errors import Conflict, InvalidRequest, NotFound, QuotaExceeded, from_dict
-from engines.result import ExplainResult, ImportReport, SchemaInfo, StatementResult
+from engines.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    ProvisionError,
+    QuotaExceeded,
+    ServiceUnavailable,
+    from_dict,
+)
 from orchestrator import state
 from orchestrator.db import Database
-from orchestrator.jobs import CANCELLED, FINISHED, QUEUED, JobClient
-from orchestrator.models import Event, Job, Sandbox, Template, User, utcnow
+from orchestrator.jobs import JobClient
+from orchestrator.models import Event, Sandbox, Template, User, utcnow
 from orchestrator.provisioners import Provisioners
 from orchestrator.provisioning import SandboxHandle
+from orchestrator.queries import QueryJobs
 from orchestrator.reaper import POOL_OWNER
 from orchestrator.saved import SavedWork
 from orchestrator.settings import Settings
 from orchestrator.templates import ENGINES, TemplateStore, sync_builtins
-from orchestrator.views import EventView, JobView, SandboxView, TemplateView
+from orchestrator.views import EventView, SandboxView, TemplateView
 
 PROVISION_WAIT_S = 600.0
+#: how often :meth:`Orchestrator.wait_events` looks for new events (one indexed query)
+EVENT_POLL_S = 0.1
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
-class Orchestrator(SavedWork):
+class Orchestrator(QueryJobs, SavedWork):
     def __init__(self, settings: Settings, db: Database, jobs: JobClient,
                  provisioners: Provisioners, store: TemplateStore) -> None:
+        from workers.heartbeat import status_client
+
         self.settings = settings
         self.db = db
         self.jobs = jobs
         self.provisioners = provisioners
         self.store = store
+        self._status_redis = status_client(settings)
+        self._provisioner: dict[str, Any] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Orchestrator:
@@ -52,6 +67,7 @@ class Orchestrator(SavedWork):
         return cls(settings, db, JobClient(settings, db), Provisioners(settings), store)
 
     def close(self) -> None:
+        self._status_redis.close()
         self.jobs.close()
         self.db.dispose()
 
@@ -91,7 +107,18 @@ class Orchestrator(SavedWork):
         return user
 
     def provisioner_info(self) -> dict[str, Any]:
-        return self.provisioners.info()
+        self._provisioner = self.provisioners.info()
+        return self._provisioner
+
+    def stack_status(self) -> dict[str, Any]:
+        """Which parts of the stack are up, from Redis in one round trip; never raises:
+        ``{"redis", "workers": {"interactive", "provision", "background"}, "scheduler",
+        "provisioner": {"name", "engines"}}``. The provisioner is the one the workers
+        announce (else the last one seen here, else the setting with no engines)."""
+        from workers.heartbeat import stack_status
+
+        fallback = self._provisioner or {"name": self.settings.provisioner, "engines": []}
+        return stack_status(self._status_redis, fallback)
 
     # -- templates -------------------------------------------------------------
     def _visible_templates(self, user: str) -> Any:
@@ -129,10 +156,17 @@ class Orchestrator(SavedWork):
         with self.db.session() as session:
             _no_template_clash(session, user, name)
         digest, size = self.store.put(path)
-        job = self.jobs.submit(user, "import_template", None, name=name, engine=engine,
-                               digest=digest, size=size, description=description,
-                               source=f"imported from {path.name}",
-                               password=secrets.token_urlsafe(12))
+        try:
+            job = self.jobs.submit(user, "import_template", None, name=name, engine=engine,
+                                   digest=digest, size=size, description=description,
+                                   source=f"imported from {path.name}",
+                                   password=secrets.token_urlsafe(12))
+        except ServiceUnavailable:
+            with self.db.session() as session:
+                used = session.scalars(select(Template).where(Template.digest == digest)).first()
+            if used is None:
+                self.store.discard(digest)
+            raise
         return TemplateView(**self._result(job.id, PROVISION_WAIT_S))
 
     def delete_template(self, user: str, name: str) -> None:
@@ -185,7 +219,11 @@ class Orchestrator(SavedWork):
             session.add(sb)
             session.flush()
             state.record_created(session, sb, f"requested from template {tpl.name!r}")
-        job = self.jobs.submit(user, "provision", sb.id)
+        try:
+            job = self.jobs.submit(user, "provision", sb.id)
+        except ServiceUnavailable as exc:
+            self._fail(sb.id, f"not provisioned: {exc.message}")
+            raise
         if not wait:
             return self.get_sandbox(user, sb.id)
         finished = self.jobs.wait(job.id, PROVISION_WAIT_S)
@@ -194,6 +232,12 @@ class Orchestrator(SavedWork):
             raise from_dict(finished.error or {"type": "ProvisionError",
                                                "message": view.error or "provisioning failed"})
         return view
+
+    def _fail(self, sandbox_id: str, reason: str) -> None:
+        with self.db.session() as session:
+            sb = state.lock_sandbox(session, sandbox_id)
+            if sb is not None and state.can_transition(sb.state, state.FAILED):
+                state.transition(session, sb, state.FAILED, reason)
 
     def _claim_from_pool(self, session: Any, user: str, tpl: Template, now: dt.datetime,
                          ttl: int) -> Sandbox | None:
@@ -207,7 +251,10 @@ class Orchestrator(SavedWork):
         sb.owner, sb.expires_at, sb.ready_ms = user, now + dt.timedelta(seconds=ttl), 0.0
         session.add(Event(sandbox_id=sb.id, at=now, from_state=sb.state, to_state=sb.state,
                           reason=f"claimed from the warm pool by {user}"))
-        self.jobs.submit(POOL_OWNER, "pool_refill")
+        try:
+            self.jobs.submit(POOL_OWNER, "pool_refill")
+        except ServiceUnavailable:
+            pass  # the scheduler refills the pool too once the stack is back
         return sb
 
     def list_sandboxes(self, user: str) -> list[SandboxView]:
@@ -224,9 +271,29 @@ class Orchestrator(SavedWork):
     def sandbox_events(self, user: str, sandbox_id: str, after_id: int = 0) -> list[EventView]:
         with self.db.session() as session:
             self._sandbox(session, user, sandbox_id)
-            rows = session.scalars(select(Event).where(
-                Event.sandbox_id == sandbox_id, Event.id > after_id).order_by(Event.id)).all()
-            return [EventView.of(e) for e in rows]
+            return self._events_after(session, sandbox_id, after_id)
+
+    def _events_after(self, session: Any, sandbox_id: str, after_id: int) -> list[EventView]:
+        rows = session.scalars(select(Event).where(
+            Event.sandbox_id == sandbox_id, Event.id > after_id).order_by(Event.id)).all()
+        return [EventView.of(e) for e in rows]
+
+    def wait_events(self, user: str, sandbox_id: str, after_id: int = 0,
+                    timeout_s: float = 10.0) -> list[EventView]:
+        """Follow a sandbox live (long poll): its events after ``after_id`` as soon as
+        there is one, or ``[]`` once ``timeout_s`` (at most 60 s) passed. Unlike
+        :meth:`sandbox_events` it still answers for a deleted sandbox, so a follower
+        sees the final ``deleted`` event."""
+        deadline = time.monotonic() + min(max(timeout_s, 0.0), 60.0)
+        while True:
+            with self.db.session() as session:
+                sb = session.get(Sandbox, sandbox_id)
+                if sb is None or sb.owner != self._user(user):
+                    raise NotFound(f"no sandbox {sandbox_id!r}")
+                events = self._events_after(session, sandbox_id, after_id)
+            if events or time.monotonic() >= deadline:
+                return events
+            time.sleep(min(EVENT_POLL_S, max(deadline - time.monotonic(), 0.0)))
 
     def extend_sandbox(self, user: str, sandbox_id: str, ttl_s: int) -> SandboxView:
         ttl = self._ttl(ttl_s)
@@ -246,13 +313,25 @@ class Orchestrator(SavedWork):
                 raise Conflict(f"sandbox {sandbox_id} is {sb.state}; only a ready one resets")
         job = self.jobs.submit(user, "reset", sandbox_id)
         self._result(job.id, PROVISION_WAIT_S)
-        return self.get_sandbox(user, sandbox_id)
+        view = self.get_sandbox(user, sandbox_id)
+        if view.state == state.FAILED:
+            raise ProvisionError(view.error or "the reset failed")
+        return view
 
     def delete_sandbox(self, user: str, sandbox_id: str) -> None:
         with self.db.session() as session:
             sb = self._sandbox(session, user, sandbox_id)
             state.transition(session, sb, state.DELETED, f"deleted by {user}")
-        job = self.jobs.submit(user, "delete", sandbox_id)
+        try:
+            job = self.jobs.submit(user, "delete", sandbox_id)
+        except ServiceUnavailable:
+            # it is deleted for the user; the reaper removes what is left of it (an
+            # orphan of a deleted sandbox) once the workers are back
+            with self.db.session() as session:
+                session.add(Event(sandbox_id=sandbox_id, at=utcnow(), from_state=state.DELETED,
+                                  to_state=state.DELETED, reason="its resources will be removed "
+                                  "when the workers are back (the job queue is down)"))
+            return
         self.jobs.wait(job.id, 120)
 
     def connection_string(self, user: str, sandbox_id: str) -> str:
@@ -271,113 +350,6 @@ class Orchestrator(SavedWork):
             _no_template_clash(session, user, name)
         job = self.jobs.submit(user, "snapshot", sandbox_id, name=name, description=description)
         return TemplateView(**self._result(job.id, PROVISION_WAIT_S))
-
-    # -- jobs --------------------------------------------------------------------
-    def _submit_on(self, user: str, sandbox_id: str, kind: str, **params: Any) -> JobView:
-        def check(session: Any) -> None:
-            sb = self._sandbox(session, user, sandbox_id)
-            if sb.state not in state.QUERYABLE:
-                raise Conflict(f"sandbox {sandbox_id} is {sb.state}")
-
-        return JobView.of(self.jobs.submit(user, kind, sandbox_id, check=check, **params))
-
-    def _limits(self, max_rows: int | None, timeout_s: float | None) -> dict[str, Any]:
-        rows = self.settings.max_rows if max_rows is None else min(int(max_rows),
-                                                                   self.settings.max_rows)
-        limit = self.settings.max_query_seconds
-        seconds = limit if timeout_s is None else min(float(timeout_s), limit)
-        if rows < 0 or seconds <= 0:
-            raise InvalidRequest("max rows and timeout must be positive")
-        return {"max_rows": rows, "timeout_s": seconds}
-
-    def _result(self, job_id: str, timeout_s: float) -> Any:
-        job = self.jobs.wait(job_id, timeout_s, fresh=True)
-        if job.state == "done":
-            return job.result
-        if job.state not in FINISHED:
-            raise Conflict(f"job {job_id} did not finish within {timeout_s:.0f} s")
-        raise from_dict(job.error or {"type": "DBPlayError", "message": f"job {job.state}"})
-
-    def _wait_s(self, timeout_s: float) -> float:
-        return timeout_s + 60
-
-    def submit_query(self, user: str, sandbox_id: str, text: str, max_rows: int | None = None,
-                     timeout_s: float | None = None) -> JobView:
-        return self._submit_on(user, sandbox_id, "query", text=text,
-                               **self._limits(max_rows, timeout_s))
-
-    def run_query(self, user: str, sandbox_id: str, text: str, max_rows: int | None = None,
-                  timeout_s: float | None = None) -> list[StatementResult]:
-        job = self.submit_query(user, sandbox_id, text, max_rows, timeout_s)
-        done = self.jobs.wait(job.id, self._wait_s(self._limits(max_rows, timeout_s)["timeout_s"]),
-                              fresh=True)
-        if done.result is not None and done.state in ("done", CANCELLED):
-            return [StatementResult.from_dict(r) for r in done.result]
-        if done.state not in FINISHED:
-            raise Conflict(f"query job {job.id} did not finish")
-        raise from_dict(done.error or {"type": "DBPlayError", "message": "query failed"})
-
-    def get_job(self, user: str, job_id: str) -> JobView:
-        return JobView.of(self.jobs.load(job_id, self._user(user)))
-
-    def wait_job(self, user: str, job_id: str, timeout_s: float) -> JobView:
-        return JobView.of(self.jobs.wait(job_id, timeout_s, self._user(user)))
-
-    def cancel_job(self, user: str, job_id: str) -> JobView:
-        job = self.jobs.load(job_id, self._user(user))
-        if job.state in FINISHED:
-            return JobView.of(job)
-        with self.db.session() as session:
-            row = session.get(Job, job_id)
-            if row is not None and row.state == QUEUED:
-                row.state, row.finished_at = CANCELLED, utcnow()
-                row.error = {"type": "QueryCancelled", "message": "cancelled before it started"}
-        for _ in range(20):  # re-announce until the worker has stopped it
-            self.jobs.request_cancel(job_id)
-            job = self.jobs.wait(job_id, 0.5)
-            if job.state in FINISHED:
-                break
-        return JobView.of(job)
-
-    def fetch_page(self, user: str, sandbox_id: str, text: str, offset: int,
-                   limit: int) -> StatementResult:
-        if offset < 0 or limit <= 0:
-            raise InvalidRequest("offset must be >= 0 and limit > 0")
-        limits = self._limits(min(limit, self.settings.max_rows), None)
-        job = self._submit_on(user, sandbox_id, "fetch_page", text=text, offset=int(offset),
-                              limit=limits["max_rows"], timeout_s=limits["timeout_s"])
-        return StatementResult.from_dict(self._result(job.id, self._wait_s(limits["timeout_s"])))
-
-    def explain(self, user: str, sandbox_id: str, text: str) -> ExplainResult:
-        limits = self._limits(None, None)
-        job = self._submit_on(user, sandbox_id, "explain", text=text,
-                              timeout_s=limits["timeout_s"])
-        return ExplainResult.from_dict(self._result(job.id, self._wait_s(limits["timeout_s"])))
-
-    def schema(self, user: str, sandbox_id: str) -> SchemaInfo:
-        job = self._submit_on(user, sandbox_id, "schema")
-        return SchemaInfo.from_dict(self._result(job.id, 300))
-
-    def import_data(self, user: str, sandbox_id: str, target: str, path: Path,
-                    fmt: str | None = None) -> ImportReport:
-        path = Path(path).resolve()
-        if not path.is_file():
-            raise InvalidRequest(f"no such file: {path}")
-        job = self._submit_on(user, sandbox_id, "import_data", target=target, path=str(path),
-                              fmt=fmt)
-        return ImportReport(**self._result(job.id, 3600))
-
-    def export(self, user: str, sandbox_id: str, query: str, fmt: str) -> Path:
-        from engines.formats import FORMATS
-
-        if fmt not in FORMATS:
-            raise InvalidRequest(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
-        name = f"{sandbox_id}-{uuid.uuid4().hex[:8]}.{fmt}"
-        out = self.settings.exports_dir / self._user(user) / name
-        job = self._submit_on(user, sandbox_id, "export", query=query, fmt=fmt, out=str(out),
-                              timeout_s=max(self.settings.max_query_seconds, 600.0))
-        return Path(self._result(job.id, 3600)["path"])
-
 
 def _check_name(name: str, what: str) -> None:
     if not name or len(name) > 100 or not set(name) <= _NAME_OK:

@@ -19,6 +19,7 @@ from orchestrator import cli_output as out
 from orchestrator.settings import SETTINGS, Settings, parse_duration, settings_table
 
 SANDBOX_FIELDS = ["id", "engine", "template", "state", "expires_at", "ready_ms"]
+ENDED = ("expired", "deleted", "failed")
 
 
 def _text(value: str) -> str:
@@ -78,8 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--ttl", type=parse_duration)
     create.add_argument("--no-wait", action="store_true")
     sb.add_parser("list")
-    for name in ("rm", "reset", "connect", "show", "events"):
+    for name in ("rm", "reset", "connect", "show"):
         sb.add_parser(name).add_argument("id")
+    events = sb.add_parser("events")
+    events.add_argument("id")
+    events.add_argument("--follow", action="store_true",
+                        help="keep printing new events until the sandbox ends (or Ctrl-C)")
     extend = sb.add_parser("extend")
     extend.add_argument("id")
     extend.add_argument("--ttl", type=parse_duration, required=True)
@@ -154,8 +159,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if command == "status":
         status = services.status(settings)
-        out.emit(args.json, status, out.records(status["services"], ["name", "running", "pid",
-                                                                     "detail"]))
+        human = out.records(status["services"], ["name", "running", "pid", "detail"])
+        out.emit(args.json, status, f"{human}\n\n{services.stack_summary(status['stack'])}")
         return 0
     if command == "scheduler":
         from orchestrator.scheduler import main as scheduler_main
@@ -210,6 +215,8 @@ def _sandbox(api: Any, user: str, args: argparse.Namespace) -> int:
         out.emit(args.json, api.extend_sandbox(user, args.id, args.ttl).to_dict())
     elif action == "show":
         out.emit(args.json, api.get_sandbox(user, args.id).to_dict())
+    elif action == "events" and args.follow:
+        _follow(api, user, args)
     elif action == "events":
         items = [e.to_dict() for e in api.sandbox_events(user, args.id)]
         out.emit(args.json, items, out.records(items, ["at", "from_state", "to_state", "reason"]))
@@ -217,6 +224,20 @@ def _sandbox(api: Any, user: str, args: argparse.Namespace) -> int:
         url = api.connection_string(user, args.id)
         out.emit(args.json, {"id": args.id, "url": url}, url)
     return 0
+
+
+def _follow(api: Any, user: str, args: argparse.Namespace) -> None:
+    """One line per event (JSON lines with ``--json``) until the sandbox has ended."""
+    last = 0
+    while True:
+        for event in api.wait_events(user, args.id, last, timeout_s=30):
+            last = event.id
+            data = event.to_dict()
+            out.emit(args.json, data, f"{data['at']}  {data['from_state'] or '-'} -> "
+                                      f"{data['to_state']}  {data['reason']}")
+            sys.stdout.flush()
+            if event.to_state in ENDED:
+                return
 
 
 def _query(api: Any, user: str, args: argparse.Namespace) -> int:

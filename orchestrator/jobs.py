@@ -16,11 +16,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import dramatiq.errors
 import redis
 from dramatiq import Message
 from sqlalchemy.orm import Session
 
-from engines.errors import NotFound
+from engines.errors import NotFound, ServiceUnavailable
 from orchestrator.db import Database
 from orchestrator.models import Job, utcnow
 from orchestrator.settings import Settings
@@ -51,6 +52,11 @@ QUEUES = (INTERACTIVE, PROVISION, BACKGROUND)
 CANCEL_CHANNEL = "dbplay:cancel"
 
 
+def unavailable(exc: BaseException) -> ServiceUnavailable:
+    return ServiceUnavailable(f"the job queue (Redis) does not answer ({exc}); "
+                              "start the stack with `dbplay up`")
+
+
 def done_key(job_id: str) -> str:
     return f"dbplay:done:{job_id}"
 
@@ -59,11 +65,16 @@ def cancel_key(job_id: str) -> str:
     return f"dbplay:cancelled:{job_id}"
 
 
+#: wake-up tokens a finished job leaves: one per waiter, so no waiter has to put its
+#: token back for the others (more waiters than this read the row within a second)
+DONE_TOKENS = 16
+
+
 def notify_done(client: redis.Redis, job_id: str) -> None:
     """Wake whoever waits for ``job_id`` (best effort: waiters also poll the row)."""
     try:
-        pipe = client.pipeline()
-        pipe.rpush(done_key(job_id), "1")
+        pipe = client.pipeline(transaction=False)
+        pipe.rpush(done_key(job_id), *["1"] * DONE_TOKENS)
         pipe.expire(done_key(job_id), 600)
         pipe.execute()
     except redis.RedisError:
@@ -93,7 +104,15 @@ class JobClient:
             if check is not None:
                 check(session)
             session.add(job)
-        self.enqueue(job)
+        try:
+            self.enqueue(job)
+        except (redis.RedisError, dramatiq.errors.BrokerError) as exc:
+            error = unavailable(exc)
+            with self.db.session() as session:
+                row = session.get(Job, job.id)
+                if row is not None:
+                    row.state, row.finished_at, row.error = FAILED, utcnow(), error.to_dict()
+            raise error from exc
         return job
 
     def enqueue(self, job: Job) -> None:
@@ -125,9 +144,7 @@ class JobClient:
                     return job
             remaining = max(deadline - time.monotonic(), 0.01)
             try:
-                if self.redis.blpop([done_key(job_id)], timeout=min(remaining, 1.0)):
-                    # leave the token for other waiters of the same job
-                    notify_done(self.redis, job_id)
+                self.redis.blpop([done_key(job_id)], timeout=min(remaining, 1.0))
             except redis.RedisError:
                 time.sleep(min(remaining, 0.5))
 

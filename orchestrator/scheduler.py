@@ -16,6 +16,7 @@ import time
 
 from sqlalchemy import select, update
 
+from engines.errors import ServiceUnavailable
 from orchestrator.db import Database
 from orchestrator.jobs import JobClient
 from orchestrator.models import Sandbox, Schedule, utcnow
@@ -54,8 +55,16 @@ class Scheduler:
                     session.execute(update(Schedule).where(Schedule.id == schedule.id).values(
                         last_status="skipped"))
                     continue
-            job = self.jobs.submit(schedule.owner, "scheduled_snapshot", schedule.sandbox_id,
-                                   schedule_id=schedule.id, name=schedule.name, cron=schedule.cron)
+            try:
+                job = self.jobs.submit(schedule.owner, "scheduled_snapshot", schedule.sandbox_id,
+                                       schedule_id=schedule.id, name=schedule.name,
+                                       cron=schedule.cron)
+            except ServiceUnavailable as exc:
+                log.warning("schedule %s not run: %s", schedule.id, exc)
+                with self.db.session() as session:
+                    session.execute(update(Schedule).where(Schedule.id == schedule.id).values(
+                        last_status="failed"))
+                continue
             with self.db.session() as session:
                 session.execute(update(Schedule).where(Schedule.id == schedule.id).values(
                     last_job_id=job.id, last_status="queued"))
@@ -84,11 +93,19 @@ class Scheduler:
 def main() -> int:
     import signal
 
+    from workers.heartbeat import SCHEDULER, Heartbeat
+
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
     settings = Settings.load()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    Scheduler(settings).run(stop)
+    scheduler = Scheduler(settings)
+    heartbeat = Heartbeat(scheduler.jobs.redis, [SCHEDULER])
+    heartbeat.start()
+    try:
+        scheduler.run(stop)
+    finally:
+        heartbeat.stop()
     return 0

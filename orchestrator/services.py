@@ -64,6 +64,7 @@ def service_commands(settings: Settings, *, ui: bool) -> dict[str, list[str]]:
     if ui:
         commands["ui"] = [py, "-m", "streamlit", "run", str(REPO / "ui" / "app.py"),
                           "--server.port", str(settings.ui_port), "--server.headless", "true",
+                          "--client.toolbarMode", "minimal",
                           "--browser.gatherUsageStats", "false"]
     return commands
 
@@ -170,7 +171,30 @@ def status(settings: Settings) -> dict[str, Any]:
             detail = f"{settings.redis_url} {'answers' if answers else 'down'}"
         services.append({"name": name, "running": pid is not None, "pid": pid, "detail": detail})
     return {"home": str(settings.home), "redis_url": settings.redis_url,
-            "database_url": settings.database_url, "services": services}
+            "database_url": settings.database_url, "services": services,
+            "stack": stack_status(settings)}
+
+
+def stack_status(settings: Settings) -> dict[str, Any]:
+    """What the heartbeats in Redis say (see :mod:`workers.heartbeat`); never raises."""
+    from workers import heartbeat
+
+    client = heartbeat.status_client(settings)
+    try:
+        return heartbeat.stack_status(client, {"name": settings.provisioner, "engines": []})
+    finally:
+        client.close()
+
+
+def stack_summary(stack: dict[str, Any]) -> str:
+    def word(alive: bool) -> str:
+        return "up" if alive else "DOWN"
+
+    workers = ", ".join(f"{q} {word(a)}" for q, a in stack["workers"].items())
+    prov = stack["provisioner"]
+    return (f"redis {word(stack['redis'])}; workers: {workers}; scheduler "
+            f"{word(stack['scheduler'])}; provisioner {prov['name']} "
+            f"({', '.join(prov['engines']) or 'engines unknown'})")
 
 
 def up(settings: Settings, *, detach: bool, ui: bool, as_json: bool) -> int:

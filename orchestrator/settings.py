@@ -85,6 +85,9 @@ SETTINGS: list[Setting] = [
     Setting("DBPLAY_FAULT_PROVISION_DELAY", "0", "Fault injection for tests: seconds a "
             "provision step sleeps before starting the sandbox. Keep 0.",
             "fault_provision_delay", float),
+    Setting("DBPLAY_FAULT_READY_DELAY", "0", "Fault injection for tests: seconds a provision "
+            "step sleeps after the sandbox started, before it is recorded ready. Keep 0.",
+            "fault_ready_delay", float),
 ]
 
 
@@ -109,6 +112,7 @@ class Settings:
     scheduler_tick: float
     reap_interval: float
     fault_provision_delay: float
+    fault_ready_delay: float
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

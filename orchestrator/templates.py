@@ -33,32 +33,54 @@ class Builtin:
     description: str
     source: str
     license: str
+    #: tables, views and collections, as the engine's ``schema()`` lists them after a
+    #: restore (checked by tests/orchestrator/test_templates.py)
+    tables: tuple[str, ...] = ()
 
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+PAGILA_TABLES = _names("""
+    actor actor_info address category city country customer customer_list film film_actor
+    film_category film_list inventory language nicer_but_slower_film_list payment
+    payment_p2022_01 payment_p2022_02 payment_p2022_03 payment_p2022_04 payment_p2022_05
+    payment_p2022_06 payment_p2022_07 rental rental_by_category sales_by_film_category
+    sales_by_store staff staff_list store""")
+CHINOOK_TABLES = _names("""album artist customer employee genre invoice invoice_line
+    media_type playlist playlist_track track""")
+CHINOOK_SQLITE_TABLES = _names("""Album Artist Customer Employee Genre Invoice InvoiceLine
+    MediaType Playlist PlaylistTrack Track""")
+EMPTY_SOURCE, EMPTY_LICENSE = "DB Playground", "n/a"
 
 CATALOG: list[Builtin] = [
     Builtin("pagila", "postgres", "pagila", "pagila.sql",
             "DVD rental store (PostgreSQL port of Sakila): films, actors, customers, rentals.",
-            "devrimgunduz/pagila", "PostgreSQL License (pagila/LICENSE.txt)"),
+            "devrimgunduz/pagila", "PostgreSQL License (pagila/LICENSE.txt)", PAGILA_TABLES),
     Builtin("chinook", "postgres", "chinook-postgres", "Chinook_PostgreSql.sql",
             "Digital music store: artists, albums, tracks, invoices, employees.",
-            "lerocha/chinook-database", "MIT (chinook-postgres/LICENSE.md)"),
+            "lerocha/chinook-database", "MIT (chinook-postgres/LICENSE.md)", CHINOOK_TABLES),
     Builtin("chinook-sqlite", "sqlite", "chinook-sqlite", "Chinook_Sqlite.sqlite",
             "Digital music store (SQLite): artists, albums, tracks, invoices, employees.",
-            "lerocha/chinook-database", "MIT (chinook-sqlite/LICENSE.md)"),
+            "lerocha/chinook-database", "MIT (chinook-sqlite/LICENSE.md)",
+            CHINOOK_SQLITE_TABLES),
     Builtin("restaurants", "mongodb", "restaurants", "*.dump.json",
-            "New York restaurants with addresses, cuisines and inspection grades.",
-            "ozlerhakan/mongodb-json-files", "CC0 (restaurants/README.adoc)"),
+            "UK takeaway restaurants (Just Eat listings): address, postcode, cuisine, rating.",
+            "ozlerhakan/mongodb-json-files", "CC0 (restaurants/README.adoc)", ("restaurants",)),
     Builtin("books", "mongodb", "books", "*.dump.json",
             "Programming books with authors, categories and descriptions.",
-            "ozlerhakan/mongodb-json-files", "CC0 (books/README.adoc)"),
+            "ozlerhakan/mongodb-json-files", "CC0 (books/README.adoc)", ("books",)),
     Builtin("tldr", "chroma", "tldr", "*.dump.json.gz",
             "500 tldr-pages command summaries with all-MiniLM-L6-v2 embeddings.",
-            "tldr-pages/tldr", "CC BY 4.0, the tldr-pages authors (tldr/LICENSE.md)"),
+            "tldr-pages/tldr", "CC BY 4.0, the tldr-pages authors (tldr/LICENSE.md)",
+            ("tldr",)),
     Builtin("public-apis", "chroma", "public-apis", "*.dump.json.gz",
             "1695 public API descriptions with all-MiniLM-L6-v2 embeddings.",
-            "public-apis/public-apis", "MIT (public-apis/LICENSE)"),
+            "public-apis/public-apis", "MIT (public-apis/LICENSE)", ("public_apis",)),
 ] + [
-    Builtin(f"empty-{kind}", kind, "", "", f"An empty {kind} database.", "", "")
+    Builtin(f"empty-{kind}", kind, "", "", f"An empty {kind} database.", EMPTY_SOURCE,
+            EMPTY_LICENSE)
     for kind in ENGINES
 ]
 
@@ -152,8 +174,8 @@ def sync_builtins(session: Session, store: TemplateStore) -> None:
         if row is None:
             row = Template(name=entry.name, owner=None, shared=True, tables=[])
             session.add(row)
-        if row.digest != digest:
-            row.tables = []
+        if list(row.tables or []) != list(entry.tables):
+            row.tables = list(entry.tables)
         row.engine, row.description = entry.engine, entry.description
         row.digest, row.size_bytes = digest, size
         row.source, row.license = entry.source, entry.license

@@ -27,6 +27,9 @@ from workers.runtime import Runtime, get
 
 MINUTE = 60_000
 Body = Callable[[Runtime, Job], Any]
+#: statements stop at their server-side limit (DBPLAY_MAX_QUERY_SECONDS) first; the
+#: actor's own limit is a backstop above it
+STATEMENT_LIMIT = max(10 * MINUTE, int(get().settings.max_query_seconds * 1000) + MINUTE)
 
 
 def _user_actor(name: str, queue: str, body: Body, time_limit: int,
@@ -50,10 +53,11 @@ def _infra_actor(name: str, queue: str, body: Body, time_limit: int,
                           min_backoff=1000, max_backoff=15_000, time_limit=time_limit)(actor)
 
 
-query = _user_actor("query", INTERACTIVE, query_tasks.query, 10 * MINUTE, hold=True)
-explain = _user_actor("explain", INTERACTIVE, query_tasks.explain, 10 * MINUTE, hold=True)
+query = _user_actor("query", INTERACTIVE, query_tasks.query, STATEMENT_LIMIT, hold=True)
+explain = _user_actor("explain", INTERACTIVE, query_tasks.explain, STATEMENT_LIMIT, hold=True)
 schema = _user_actor("schema", INTERACTIVE, query_tasks.schema, 5 * MINUTE, hold=True)
-fetch_page = _user_actor("fetch_page", INTERACTIVE, query_tasks.fetch_page, 10 * MINUTE, hold=True)
+fetch_page = _user_actor("fetch_page", INTERACTIVE, query_tasks.fetch_page, STATEMENT_LIMIT,
+                         hold=True)
 import_data = _user_actor("import_data", BACKGROUND, query_tasks.import_data, 60 * MINUTE,
                           hold=True)
 export = _user_actor("export", BACKGROUND, query_tasks.export, 60 * MINUTE, hold=True)

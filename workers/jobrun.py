@@ -19,6 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from dramatiq.middleware import CurrentMessage
+from dramatiq.middleware.time_limit import TimeLimitExceeded
+from dramatiq.threading import Interrupt
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -158,6 +160,9 @@ def run_job(rt: Runtime, job_id: str, body: Callable[[Runtime, Job], Any], *,
         return
     try:
         result = body(rt, job)
+    except Interrupt as exc:  # Dramatiq's time limit (or shutdown) stopped the thread
+        _interrupted(rt, job, exc, on_failure, hold)
+        return
     except Exception as exc:
         if retryable and should_retry(_current_retries(), exc):
             log.warning("job %s (%s) failed, will retry: %s", job.id, job.kind, exc)
@@ -180,6 +185,23 @@ def run_job(rt: Runtime, job_id: str, body: Callable[[Runtime, Job], Any], *,
                outcome=CANCELLED if isinstance(error, QueryCancelled) else FAILED, hold=hold)
         return
     finish(rt, job_id, result=result, hold=hold)
+
+
+def _interrupted(rt: Runtime, job: Job, exc: Interrupt,
+                 on_failure: Callable[[Runtime, Job, DBPlayError], None] | None,
+                 hold: bool) -> None:
+    """A job stopped by its actor's time limit ends failed with that reason (never
+    retried: it would overrun again), its sandbox released, never left running."""
+    kind = "TimeLimitExceeded" if isinstance(exc, TimeLimitExceeded) else "WorkerShutdown"
+    message = (f"the {job.kind} job ran past its time limit" if kind == "TimeLimitExceeded"
+               else f"the worker stopped while running the {job.kind} job")
+    log.warning("job %s (%s): %s", job.id, job.kind, message)
+    if on_failure is not None:
+        try:
+            on_failure(rt, job, ProvisionError(message))
+        except Exception:
+            log.exception("failure handler of job %s crashed", job.id)
+    finish(rt, job.id, error={"type": kind, "message": message}, outcome=FAILED, hold=hold)
 
 
 def _error_dict(exc: BaseException) -> dict[str, Any]:

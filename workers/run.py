@@ -18,11 +18,12 @@ import threading
 import dramatiq
 from dramatiq import Worker
 
-from orchestrator.jobs import QUEUES
+from orchestrator.jobs import PROVISION, QUEUES
 from orchestrator.settings import Settings
 from workers import runtime
 from workers.broker import make_broker
 from workers.control import CancelListener
+from workers.heartbeat import Heartbeat, provisioner_publisher
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,19 +37,23 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
     broker = make_broker(settings, worker=True)
     dramatiq.set_broker(broker)
-    rt = runtime.init(settings)
+    rt = runtime.init(settings, watch_events=PROVISION in args.queues)
     import workers.actors  # noqa: F401 - declares the actors on the broker
 
     worker = Worker(broker, queues=set(args.queues), worker_timeout=settings.worker_timeout_ms,
                     worker_threads=args.threads or settings.worker_threads)
     listener = CancelListener(rt)
+    publish = provisioner_publisher(rt.provisioners.info) if PROVISION in args.queues else None
+    heartbeat = Heartbeat(rt.redis, args.queues, publish)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     worker.start()
     listener.start()
+    heartbeat.start()
     logging.getLogger("workers").info("worker up: queues=%s", args.queues)
     stop.wait()
+    heartbeat.stop()
     listener.stop()
     worker.stop(timeout=10_000)
     broker.close()

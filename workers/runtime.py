@@ -28,14 +28,18 @@ _CACHE_PER_THREAD = 16
 
 
 class Runtime:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, watch_events: bool = True) -> None:
+        """``watch_events``: follow Docker's events for sandboxes that die. Only the
+        process that starts and stops sandboxes (the provision worker) may: it alone
+        knows which deaths it caused itself (a reset replaces the container)."""
         self.settings = settings
         self.db = Database(settings.database_url, settings.home)
         self.store = TemplateStore(settings.templates_dir)
         self.redis: redis.Redis = redis.Redis.from_url(
             settings.redis_url, socket_connect_timeout=3, socket_timeout=10
         )
-        self.provisioners = Provisioners(settings, on_event=self.on_provisioner_event)
+        self.provisioners = Provisioners(
+            settings, on_event=self.on_provisioner_event if watch_events else None)
         self._local = threading.local()
         self._running: dict[str, Engine] = {}
         self._running_lock = threading.Lock()
@@ -106,9 +110,9 @@ def _close_quietly(engine: Engine) -> None:
 _runtime: Runtime | None = None
 
 
-def init(settings: Settings) -> Runtime:
+def init(settings: Settings, *, watch_events: bool = True) -> Runtime:
     global _runtime
-    _runtime = Runtime(settings)
+    _runtime = Runtime(settings, watch_events=watch_events)
     return _runtime
 
 

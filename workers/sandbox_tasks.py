@@ -68,6 +68,8 @@ def _start(rt: Runtime, job: Job, *, reset: bool) -> dict[str, Any]:
     if rt.settings.fault_provision_delay:
         time.sleep(rt.settings.fault_provision_delay)
     handle = provisioner.create(request)
+    if rt.settings.fault_ready_delay:
+        time.sleep(rt.settings.fault_ready_delay)
     with rt.db.session() as session:
         sb = state.lock_sandbox(session, sandbox_id)
         if sb is None or sb.state != state.PROVISIONING:  # deleted while we worked

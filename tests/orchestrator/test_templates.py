@@ -8,7 +8,7 @@ import pytest
 
 from engines.errors import RestoreError
 from orchestrator.provisioners import Provisioners
-from orchestrator.templates import CATALOG, builtin_available
+from orchestrator.templates import CATALOG, builtin_available, builtin_dump
 
 
 def test_builtin_catalog_lists_available_templates_and_empties(running_stack):
@@ -46,3 +46,26 @@ def test_imported_dump_becomes_a_template_a_sandbox_can_start_from(running_stack
     assert api.run_query("alice", sb.id, "SELECT name FROM pets")[0].rows == [["rex"]]
     api.delete_sandbox("alice", sb.id)
     api.delete_template("alice", "pets")
+
+
+def test_builtin_templates_list_their_tables_and_empties_say_where_they_come_from(
+        running_stack):
+    names = {t.name: t for t in running_stack.api().list_templates("alice")}
+    for entry in CATALOG:
+        if entry.name in names and entry.pattern:
+            assert entry.tables and names[entry.name].tables == list(entry.tables), entry.name
+    for kind in ("postgres", "mongodb", "chroma", "sqlite"):
+        empty = names[f"empty-{kind}"]
+        assert (empty.tables, empty.source, empty.license) == ([], "DB Playground", "n/a")
+
+
+def test_catalog_tables_are_what_the_restored_dump_holds(tmp_path):
+    from engines import connect
+
+    entry = next(e for e in CATALOG if e.name == "chinook-sqlite")
+    dump = builtin_dump(entry)
+    assert dump is not None
+    copy = tmp_path / "chinook.sqlite"
+    copy.write_bytes(dump.read_bytes())
+    with connect("sqlite", f"sqlite:///{copy}") as db:
+        assert tuple(t.name for t in db.schema().tables) == entry.tables
