@@ -1,8 +1,9 @@
 """DB Playground web UI: ``streamlit run ui/app.py``.
 
-This entry point only routes: it checks that the stack answers, asks who the user is,
-and hands over to one page module under ``ui/app_pages/`` through ``st.navigation``. Pages
-talk to the orchestrator API only (``ui.session.orchestrator()``).
+This entry point only routes: it checks that the stack answers (a banner names any part
+that is down, see ``ui.stack_banner``), asks who the user is, and hands over to one page
+module under ``ui/app_pages/`` through ``st.navigation``. Pages talk to the orchestrator
+API only (``ui.session.orchestrator()``).
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ if str(_REPO) not in sys.path:  # `streamlit run ui/app.py` puts only ui/ on the
     sys.path.insert(0, str(_REPO))
 
 from engines.errors import DBPlayError  # noqa: E402
-from ui import feedback, session, signin  # noqa: E402
+from ui import feedback, session, signin, stack_banner  # noqa: E402
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
 st.set_page_config(page_title="DB Playground", page_icon=":material/database:", layout="wide")
 
 try:
-    session.orchestrator()
+    api = session.orchestrator()
 except Exception as exc:  # settings or metadata database broken, or the stack is down
     st.title("DB Playground")
     if isinstance(exc, DBPlayError):
@@ -47,6 +48,9 @@ PAGE_SET = {
     ],
 }
 
+status = stack_banner.read_status(api)
+stack_banner.render_banner(status)
+
 user = session.current_user()
 if user is None:
     # Keep the pages registered (hidden) so a deep link survives signing in, but show
@@ -60,5 +64,7 @@ with st.sidebar:
     if st.button("Sign out", key="sign_out", icon=":material/logout:"):
         session.sign_out()
         st.rerun()
+    st.divider()
+    stack_banner.render_sidebar(status)
 
 st.navigation(PAGE_SET).run()

@@ -24,6 +24,9 @@ COUNT = "count"
 _TIME_BUCKETS = 500
 _VALUE_BUCKETS = 200
 _GRID = 70
+_MANY_GROUPS = 50
+#: measures where smaller is better: bars sorted ascending (nearest hit first)
+_ASCENDING = ("distance",)
 
 
 @dataclass
@@ -62,21 +65,53 @@ def _colour_field(frame: pd.DataFrame, categories: list[str]) -> str | None:
     """A metadata field worth colouring by: few distinct values, not an id or a text."""
     candidates = [c for c in categories if c.lower() not in _LABELS]
     candidates.sort(key=lambda c: (not c.startswith("metadata"), frame[c].nunique()))
-    return next((c for c in candidates if 1 < frame[c].nunique() <= 20), None)
+    # one colour per row (a command name per search hit) tells nothing: colours should group
+    def groups(column: str) -> bool:
+        distinct = frame[column].nunique()
+        return 1 < distinct <= 20 and not (distinct == len(frame) and len(frame) > 5)
+
+    return next((c for c in candidates if groups(c)), None)
+
+
+def _axis_categories(frame: pd.DataFrame, categories: list[str]) -> list[str]:
+    """Categories in the order they make good x axes: ids and near-unique text (URLs,
+    names, addresses) last, so a bar chart gets groups rather than one bar per row."""
+    def rank(column: str) -> tuple[bool, bool]:
+        distinct = frame[column].nunique()
+        spread = distinct > _MANY_GROUPS or (distinct == len(frame) and len(frame) > 12)
+        return _looks_like_id(column), spread
+
+    return sorted(categories, key=rank)
+
+
+def _search_hits(frame: pd.DataFrame, kinds: dict[str, str]) -> ChartSpec | None:
+    """A vector search result (Chroma ``query``): each hit's distance, nearest first."""
+    if kinds.get("distance") != "number":
+        return None
+    label = next((c for c in ("id", "document") if kinds.get(c) == "category"), None)
+    if label is None:
+        return None
+    cats = [c for c, k in kinds.items() if k == "category"]
+    color = "query" if "query" in frame.columns else _colour_field(frame, cats)
+    return ChartSpec("bar", x=label, y="distance", color=color)
 
 
 def suggest_chart(frame: pd.DataFrame) -> ChartSpec:
     """Time and a number: line; a category and a number: bar; two numbers: scatter;
-    a vector column: its 2-D projection."""
+    a vector column: its 2-D projection; vector search hits: distance per hit."""
     kinds = column_kinds(frame)
     by_kind: dict[str, list[str]] = {}
     for name, kind in kinds.items():
         by_kind.setdefault(kind, []).append(name)
-    times, cats = by_kind.get("time", []), by_kind.get("category", [])
+    times = by_kind.get("time", [])
+    cats = _axis_categories(frame, by_kind.get("category", []))
     numbers = by_kind.get("number", [])
     measures = [n for n in numbers if not _looks_like_id(n)] or numbers
     if by_kind.get("vector"):
         return ChartSpec("projection", x=by_kind["vector"][0], color=_colour_field(frame, cats))
+    hits = _search_hits(frame, kinds)
+    if hits is not None:
+        return hits
     if times and measures:
         return ChartSpec("line", x=times[0], y=measures[-1])
     if cats and measures:
@@ -220,6 +255,16 @@ def _encoding_type(frame: pd.DataFrame, column: str) -> EncodingType:
     return "quantitative" if kind == "number" else "nominal"
 
 
+def _colour_type(frame: pd.DataFrame, column: str) -> EncodingType:
+    """Few distinct whole numbers (a query index, a year, a rating step) colour as
+    categories; other numbers as a gradient."""
+    kind = _encoding_type(frame, column)
+    values = frame[column].dropna()
+    if kind == "quantitative" and values.nunique() <= 12 and (values % 1 == 0).all():
+        return "nominal"
+    return kind
+
+
 def build_chart(prepared: PreparedData, spec: ChartSpec) -> alt.Chart:
     """An Altair chart of already prepared (aggregated, capped) data."""
     data = prepared.frame
@@ -238,12 +283,13 @@ def build_chart(prepared: PreparedData, spec: ChartSpec) -> alt.Chart:
     }[mark]
     enc: dict[str, Any] = {"x": alt.X(x, type=_encoding_type(data, x))}
     if mark == "bar" and _encoding_type(data, x) == "nominal":
-        enc["x"] = alt.X(x, type="nominal", sort="-y" if y else alt.Undefined)
+        order = ("y" if y in _ASCENDING else "-y") if y else alt.Undefined
+        enc["x"] = alt.X(x, type="nominal", sort=order)
     if y is not None:
         enc["y"] = alt.Y(y, type=_encoding_type(data, y))
     color = spec.color if spec.color in data.columns else None
     if color:
-        enc["color"] = alt.Color(color, type=_encoding_type(data, color))
+        enc["color"] = alt.Color(color, type=_colour_type(data, color))
     if prepared.binned:
         enc["size"] = alt.Size(COUNT, type="quantitative")
     enc["tooltip"] = [alt.Tooltip(c, type=_encoding_type(data, c)) for c in data.columns[:8]]

@@ -40,6 +40,7 @@ HINTS: dict[str, str] = {
     "**My sandboxes** or launch a new one.",
     "DumpError": "The snapshot could not be written; try again, or reset the sandbox.",
     "ImportRowError": "Fix the row named above in your file and import again.",
+    "ServiceUnavailable": STACK_HINT,
 }
 
 
@@ -60,6 +61,21 @@ def position(error: dict[str, Any]) -> str:
     if line is None:
         return ""
     return f"line {line}, column {column}" if column is not None else f"line {line}"
+
+
+def excerpt(text: str, line: int, column: int | None = None, context: int = 2) -> str | None:
+    """The lines of ``text`` up to ``line`` (1-based), numbered, with a caret under
+    ``column`` (1-based): where the error is, as a compiler shows it. None when ``line``
+    is not in ``text``."""
+    lines = text.splitlines()
+    if not 1 <= line <= len(lines):
+        return None
+    first = max(1, line - context)
+    width = len(str(line))
+    out = [f"{n:>{width}} | {lines[n - 1]}" for n in range(first, line + 1)]
+    if column is not None and column >= 1:
+        out.append(" " * (width + 3 + column - 1) + "^")
+    return "\n".join(out)
 
 
 def show_error_dict(error: dict[str, Any], hint: str | None = None) -> None:

@@ -1,12 +1,15 @@
 """Results as pandas frames: for display (``st.dataframe``) and for charts.
 
 Values arrive JSON-safe (see :func:`engines.result.jsonable`): dates are ISO strings,
-decimals are strings, documents are dicts. :func:`typed_frame` turns them back into
-numbers and timestamps where every value agrees, so charts get real types.
+decimals are strings, documents are dicts, and MongoDB's BSON values come as relaxed
+extended JSON (``{"$oid": ...}``, ``{"$date": ...}``, ``{"$numberDecimal": ...}``).
+:func:`typed_frame` unwraps those and turns values back into numbers and timestamps where
+every value agrees, so charts get real types (a ``$date`` column charts as time).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Sequence
@@ -20,6 +23,54 @@ _ISO_DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?([+-]\d{2}:?\d{2}|Z)?$"
 )
 _SAMPLE = 200
+
+
+#: extended-JSON wrappers whose inner value is the plain value (numbers stay strings here
+#: and become numbers in :func:`_coerce` when the whole column agrees)
+_PLAIN_WRAPPERS = ("$oid", "$numberDecimal", "$numberLong", "$numberInt", "$numberDouble",
+                   "$uuid", "$symbol")
+
+
+def _wrapped(value: Any) -> tuple[str, Any] | None:
+    """``("$oid", "abc")`` for ``{"$oid": "abc"}``; None for anything else."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, inner),) = value.items()
+        if isinstance(key, str) and key.startswith("$"):
+            return key, inner
+    return None
+
+
+def _date_text(inner: Any) -> Any:
+    """A ``$date`` payload as ISO text: relaxed JSON has ISO strings, canonical JSON (and
+    dates outside 1970-9999) milliseconds since the epoch."""
+    millis = _wrapped(inner)
+    if millis is not None and millis[0] == "$numberLong":
+        inner = millis[1]
+    if isinstance(inner, str) and not inner.lstrip("-").isdigit():
+        return inner
+    try:
+        moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=int(inner))
+    except (TypeError, ValueError, OverflowError):
+        return json.dumps(inner, default=str)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def unwrap_extended(value: Any) -> Any:
+    """Relaxed extended JSON back to plain values, recursively: ``{"$oid": s}`` -> ``s``,
+    ``{"$date": ...}`` -> ISO text, ``{"$numberDecimal": "1.5"}`` -> ``"1.5"``."""
+    wrapped = _wrapped(value)
+    if wrapped is not None:
+        key, inner = wrapped
+        if key == "$date":
+            return _date_text(inner)
+        if key in _PLAIN_WRAPPERS:
+            return inner
+        return value  # $binary, $timestamp, $regularExpression...: no plain form
+    if isinstance(value, dict):
+        return {k: unwrap_extended(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_extended(v) for v in value]
+    return value
 
 
 def unique_names(names: Sequence[str]) -> list[str]:
@@ -46,6 +97,11 @@ def raw_frame(result: StatementResult) -> pd.DataFrame:
 
 
 def _cell_text(value: Any) -> Any:
+    wrapped = _wrapped(value)
+    if wrapped is not None and wrapped[0] == "$oid":
+        return f"ObjectId('{wrapped[1]}')"
+    if wrapped is not None and (wrapped[0] == "$date" or wrapped[0] in _PLAIN_WRAPPERS):
+        return str(unwrap_extended(value))
     if isinstance(value, dict | list):
         if isinstance(value, list) and len(value) > 8 and all(
             isinstance(v, int | float) for v in value[:8]
@@ -57,7 +113,8 @@ def _cell_text(value: Any) -> Any:
 
 
 def display_frame(result: StatementResult) -> pd.DataFrame:
-    """A frame ``st.dataframe`` can show: documents and arrays as compact JSON text."""
+    """A frame ``st.dataframe`` can show: documents and arrays as compact JSON text,
+    ObjectIds as ``ObjectId('...')``, dates and decimals as their text."""
     frame = raw_frame(result)
     for name in frame.columns:
         if frame[name].dtype == object:
@@ -91,6 +148,11 @@ def _coerce(series: pd.Series) -> pd.Series:
             times = pd.to_datetime(series, errors="coerce", format="ISO8601", utc=True)
             if times.notna().sum() == series.notna().sum():
                 return times.dt.tz_localize(None)
+    scalars = series.dropna()
+    if all(isinstance(v, str | int | float | bool) for v in scalars) and len(
+        {type(v) for v in scalars}
+    ) > 1:  # e.g. ratings 4.5 and "Not yet rated": a category (and one Arrow type)
+        return series.map(lambda v: v if v is None or v != v else str(v))
     return series
 
 
@@ -117,7 +179,11 @@ def flatten_documents(frame: pd.DataFrame) -> pd.DataFrame:
 
 def typed_frame(result: StatementResult) -> pd.DataFrame:
     """Rows with numbers, timestamps and flattened documents, ready for charting."""
-    frame = flatten_documents(raw_frame(result))
+    frame = raw_frame(result)
+    for name in frame.columns:
+        if frame[name].dtype == object:
+            frame[name] = frame[name].map(unwrap_extended)
+    frame = flatten_documents(frame)
     for name in frame.columns:
         frame[name] = _coerce(frame[name])
     return frame

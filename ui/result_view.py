@@ -24,10 +24,20 @@ EXPORT_FORMATS = ("csv", "json", "parquet")
 MIME = {"csv": "text/csv", "json": "application/json", "parquet": "application/vnd.apache.parquet"}
 
 
-def _error(result: StatementResult) -> None:
+def _error(result: StatementResult, script: str | None) -> None:
+    """The error, then where it is: the script's lines up to the error with a caret under
+    its column (lines count from the start of the script that was run)."""
     error = dict(result.error or {})
     feedback.show_error_dict(error)
-    if error.get("line") is None:
+    line = error.get("line")
+    pointer = feedback.excerpt(script, int(line), error.get("column")) \
+        if script is not None and line is not None else None
+    if pointer is not None:
+        st.code(pointer, language=None)
+        with st.expander("The whole statement"):
+            st.code(result.statement, language=None)
+        return
+    if line is None:
         st.caption(f"The statement starts at line {result.line} of the script.")
     st.code(result.statement, language=None)
 
@@ -82,10 +92,11 @@ def _export(user: str, sandbox_id: str, statement: str, key: str) -> None:
 
 def render(user: str, sandbox_id: str, result: StatementResult, key: str,
            on_chart: Callable[[], None] | None = None,
-           on_rerun: Callable[[], None] | None = None) -> None:
-    """Everything about one statement; widget keys start with ``key``."""
+           on_rerun: Callable[[], None] | None = None, script: str | None = None) -> None:
+    """Everything about one statement; widget keys start with ``key``. ``script`` is the
+    text that was run, for pointing at an error's line and column."""
     if not result.ok:
-        _error(result)
+        _error(result, script)
         if on_rerun:
             st.button("Run this statement again", key=f"{key}_rerun", on_click=on_rerun)
         return
@@ -109,6 +120,8 @@ def render(user: str, sandbox_id: str, result: StatementResult, key: str,
             with feedback.guard():
                 _load_more(user, sandbox_id, result)
                 st.rerun()
+    elif result.rowcount == 0:
+        st.info("No rows matched: the statement returned or changed nothing.")
     elif not result.notice:
         st.success("Statement executed.")
     actions = st.columns(3)

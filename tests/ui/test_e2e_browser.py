@@ -3,7 +3,9 @@
 Signs in (creating the first account), launches a sandbox (pagila when the provisioner
 offers PostgreSQL, else chinook-sqlite), runs a query, sees the table and a chart, saves
 the chart to a dashboard and opens it. A screenshot of every page goes to
-``test-artifacts/screenshots/``.
+``test-artifacts/screenshots/`` (sign-in, templates, playground, charts, dashboards,
+schema, my sandboxes), each taken once the page's own content is there and no script run
+is in flight: Streamlit's first paint is only a shell, so load events prove nothing.
 """
 
 from __future__ import annotations
@@ -91,9 +93,30 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
+PAGES_SHOT = ("01-sign-in", "02-templates", "03-launched", "04-playground", "05-charts",
+              "06-dashboards", "07-schema", "08-my-sandboxes")
+#: true while a script run is in flight (Streamlit's "Running..." widget) or a skeleton shows
+BUSY = ("() => !document.querySelector('[data-testid^=\"stStatusWidgetRunning\"]')"
+        " && !document.querySelector('[data-testid=\"stSkeleton\"]')")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_shots() -> None:
+    """No screenshot left over from an earlier run can pass for one of this run."""
+    for name in PAGES_SHOT:
+        (SHOTS / f"{name}.png").unlink(missing_ok=True)
+
+
+def settle(page: Any) -> None:
+    """Wait until the app is idle: no script run in flight, no placeholder skeleton."""
+    page.wait_for_function(BUSY, timeout=60_000)
+    page.wait_for_timeout(300)  # let charts finish drawing after the last message
+    page.wait_for_function(BUSY, timeout=60_000)
+
+
 def shot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_timeout(400)  # let the last rerun settle (spinners, charts)
+    settle(page)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
@@ -125,6 +148,8 @@ def test_sign_in_launch_query_chart_and_dashboard(stack: Stack, app_url: str, br
     # Templates: launch a sandbox and watch it become ready.
     page.get_by_role("heading", name="Templates").first.wait_for()
     page.get_by_text("Signed in as").wait_for()
+    widget(page, f"launch_{template}", "button").wait_for()
+    page.get_by_text("Provisioner:").wait_for()
     shot(page, "02-templates")
     widget(page, f"launch_{template}", "button").click()
     page.get_by_text("to answer its first query").first.wait_for(timeout=SLOW_S)
@@ -134,8 +159,8 @@ def test_sign_in_launch_query_chart_and_dashboard(stack: Stack, app_url: str, br
     go(page, "Playground")
     editor = widget(page, "pg_editor", "textarea")
     editor.fill(QUERIES[template])
-    editor.press("Control+Enter")
-    page.wait_for_timeout(500)
+    editor.press("Control+Enter")  # commits the text: Streamlit reruns with it
+    settle(page)
     widget(page, "pg_run", "button").click()
     table = page.get_by_test_id("stDataFrame").first
     table.wait_for()
@@ -168,7 +193,9 @@ def test_sign_in_launch_query_chart_and_dashboard(stack: Stack, app_url: str, br
     page.get_by_test_id("stGraphVizChart").first.wait_for()
     shot(page, "07-schema")
     go(page, "My sandboxes")
-    page.get_by_text("left").first.wait_for()
+    page.get_by_text("Time left").first.wait_for()
+    page.get_by_text(template).first.wait_for()
     shot(page, "08-my-sandboxes")
     errors = page.get_by_test_id("stException")
     assert errors.count() == 0
+    assert [n for n in PAGES_SHOT if not (SHOTS / f"{n}.png").is_file()] == []

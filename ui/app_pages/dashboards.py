@@ -1,4 +1,8 @@
-"""Dashboards: saved charts, each refreshed against its sandbox on demand."""
+"""Dashboards: saved charts, each refreshed against its sandbox on demand.
+
+When a chart's sandbox is gone (deleted or expired), the chart says so and offers to draw
+it from another live sandbox of the same engine (for this session).
+"""
 
 from __future__ import annotations
 
@@ -8,33 +12,65 @@ import streamlit as st
 
 from engines.errors import DBPlayError
 from engines.result import StatementResult
-from ui import chart_view, feedback, session
+from ui import chart_view, feedback, picker, session
 from ui.charts import ChartSpec, suggest_chart
+from ui.formatting import engine_label
 from ui.frames import typed_frame
 
 if TYPE_CHECKING:
-    from orchestrator.views import DashboardView, SavedQueryView
+    from orchestrator.views import DashboardView, SandboxView, SavedQueryView
 
 SELECTED = "dash_selected"
 DATA = "dash_data"
+TARGETS = "dash_targets"  # saved query id -> sandbox picked in place of a gone one
+
+
+def _target(item: SavedQueryView) -> str | None:
+    """The sandbox to run ``item`` on: its own, or the one picked in its place."""
+    replaced: dict[int, str] = st.session_state.setdefault(TARGETS, {})
+    return replaced.get(item.id, item.sandbox_id)
 
 
 def _refresh(user: str, item: SavedQueryView) -> StatementResult | None:
     cache: dict[int, StatementResult] = st.session_state.setdefault(DATA, {})
-    if item.sandbox_id is None:
+    sandbox_id = _target(item)
+    if sandbox_id is None:
         return None
     try:
-        cache[item.id] = chart_view.fetch_for_chart(user, item.sandbox_id, item.text)
+        cache[item.id] = chart_view.fetch_for_chart(user, sandbox_id, item.text)
     except DBPlayError as exc:
         cache[item.id] = StatementResult(statement=item.text, error=exc.to_dict())
     return cache[item.id]
+
+
+def _gone(user: str, item: SavedQueryView) -> None:
+    """The chart's sandbox no longer exists: offer another live sandbox of its engine."""
+    st.warning(f"The sandbox this chart ran on (`{(_target(item) or '?')[:8]}`) is gone: it "
+               "was deleted or expired.", icon=":material/link_off:")
+    others: list[SandboxView] = []
+    with feedback.guard():
+        others = [s for s in session.orchestrator().list_sandboxes(user)
+                  if s.engine == item.engine and s.state in picker.USABLE]
+    if not others:
+        st.caption(f"Launch a {engine_label(item.engine)} template again, then come back "
+                   "to draw this chart from the new sandbox.")
+        st.page_link(picker.TEMPLATES_PAGE, label="Go to Templates", icon=":material/dataset:")
+        return
+    by_id = {s.id: s for s in others}
+    chosen = st.selectbox("Draw it from another sandbox", list(by_id), key=f"dash_alt_{item.id}",
+                          format_func=lambda i: picker.label(by_id[i]))
+    if chosen and st.button("Use this sandbox", key=f"dash_use_{item.id}",
+                            icon=":material/swap_horiz:"):
+        st.session_state.setdefault(TARGETS, {})[item.id] = chosen
+        st.session_state.setdefault(DATA, {}).pop(item.id, None)
+        st.rerun()
 
 
 def _item(user: str, item: SavedQueryView, refresh_all: bool) -> None:
     with st.container(border=True):
         head, action = st.columns([5, 1])
         head.markdown(f"**{item.name}**")
-        head.caption(f"{item.engine} · sandbox `{(item.sandbox_id or '?')[:8]}`")
+        head.caption(f"{engine_label(item.engine)} · sandbox `{(_target(item) or '?')[:8]}`")
         cache: dict[int, StatementResult] = st.session_state.setdefault(DATA, {})
         if action.button("Refresh", key=f"dash_refresh_{item.id}", icon=":material/refresh:"):
             refresh_all = True
@@ -47,12 +83,15 @@ def _item(user: str, item: SavedQueryView, refresh_all: bool) -> None:
             return
         if not result.ok:
             error = result.error or {}
-            feedback.show_error_dict(error, "The sandbox may have expired: launch the template "
-                                     "again and save the chart anew." if error.get("type") ==
-                                     "NotFound" else None)
+            if error.get("type") == "NotFound":
+                _gone(user, item)
+            else:
+                feedback.show_error_dict(error)
             return
         frame = typed_frame(result)
         spec = ChartSpec.from_dict(item.chart) if item.chart else suggest_chart(frame)
+        if spec.title == item.name:  # the card's heading says it already
+            spec.title = ""
         chart_view.draw(frame, spec, key=f"dash_chart_{item.id}")
         with st.expander("Query"):
             st.code(item.text, language=None)

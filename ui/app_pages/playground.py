@@ -194,6 +194,7 @@ def _results(user: str) -> None:
                 user, data["sandbox"], results[i], key=f"pg_r{i}",
                 on_chart=partial(_chart, data["sandbox"], data["engine"], i),
                 on_rerun=partial(_rerun_statement, results[i].statement),
+                script=data.get("text"),
             )
 
 

@@ -1,7 +1,15 @@
-"""Schema: tables/collections of a sandbox with columns, keys, indexes and counts, plus an
-ER diagram built from the foreign keys (SQL engines)."""
+"""Schema: what a sandbox holds.
+
+SQL engines: tables with columns, types, keys, indexes and counts, plus an ER diagram
+(graphviz) from the foreign keys. MongoDB: collections with the fields inferred from
+sampled documents (BSON types, how often present) and indexes. Chroma: collections with
+their metadata fields, embedding dimension, distance and HNSW index settings.
+"""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -11,74 +19,172 @@ from ui import er_diagram, feedback, picker, session
 from ui.formatting import engine_label
 
 SQL_ENGINES = ("postgres", "sqlite")
+EXPAND_UP_TO = 3  # collections shown open when there are this few
 
 
-def _table(table: TableInfo) -> None:
-    count = "?" if table.row_count is None else f"{table.row_count:,}"
-    noun = "documents" if table.kind == "collection" else "rows"
+def _count(table: TableInfo) -> str:
+    return "?" if table.row_count is None else f"{table.row_count:,}"
+
+
+def _overview(schema: SchemaInfo) -> None:
+    """One line per table or collection: what it is and how big."""
+    rows = []
+    for t in schema.tables:
+        row: dict[str, Any] = {"name": f"{t.schema + '.' if t.schema else ''}{t.name}",
+                               "kind": t.kind}
+        if schema.engine == "chroma":
+            row |= {"records": t.row_count, "metadata fields": len(t.columns),
+                    "dimension": t.extra.get("dimension")}
+        elif schema.engine in SQL_ENGINES:
+            row |= {"rows": t.row_count, "columns": len(t.columns), "indexes": len(t.indexes),
+                    "foreign keys": len(t.foreign_keys)}
+        else:
+            row |= {"documents": t.row_count, "fields": len(t.columns),
+                    "indexes": len(t.indexes)}
+        rows.append(row)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _sql_table(table: TableInfo) -> None:
     title = f"{table.schema + '.' if table.schema else ''}{table.name} · {table.kind} · "
-    with st.expander(f"{title}{count} {noun}"):
+    with st.expander(f"{title}{_count(table)} rows"):
         if table.columns:
             st.dataframe(pd.DataFrame([{
                 "column": c.name, "type": c.type, "nullable": c.nullable,
                 "primary key": c.primary_key or c.name in table.primary_key,
                 "default": c.default,
             } for c in table.columns]), hide_index=True, width="stretch")
-        else:
-            st.caption("No declared columns (schemaless).")
         if table.primary_key:
             st.markdown(f"**Primary key:** {', '.join(table.primary_key)}")
         for fk in table.foreign_keys:
             st.markdown(f"**Foreign key** ({', '.join(fk.columns)}) → "
                         f"{fk.ref_table} ({', '.join(fk.ref_columns)})")
-        if table.indexes:
-            st.markdown("**Indexes**")
+        _indexes(table)
+
+
+def _indexes(table: TableInfo) -> None:
+    if not table.indexes:
+        return
+    st.markdown("**Indexes**")
+    st.dataframe(pd.DataFrame([{
+        "name": i.name, "keys": ", ".join(i.columns), "unique": i.unique,
+        "definition": i.definition or "",
+    } for i in table.indexes]), hide_index=True, width="stretch")
+
+
+def _mongo_collection(table: TableInfo, expanded: bool) -> None:
+    with st.expander(f"{table.name} · {_count(table)} documents", expanded=expanded):
+        sampled = table.extra.get("sampled")
+        if table.columns:
+            st.markdown("**Fields**")
             st.dataframe(pd.DataFrame([{
-                "name": i.name, "columns": ", ".join(i.columns), "unique": i.unique,
-                "definition": i.definition or "",
-            } for i in table.indexes]), hide_index=True, width="stretch")
-        if table.extra:
-            st.markdown("**Details**")
-            st.json(table.extra)
+                "field": c.name, "BSON type": c.type, "in every document": not c.nullable,
+                "key": c.primary_key or c.name in table.primary_key,
+            } for c in table.columns]), hide_index=True, width="stretch")
+            if sampled is not None:
+                st.caption(f"Fields inferred from {sampled:,} sampled documents: MongoDB "
+                           "has no fixed schema, other documents may hold more.")
+        else:
+            st.caption("No documents yet, so no fields to show.")
+        _indexes(table)
+        options = table.extra.get("options")
+        if options:
+            st.markdown("**Collection options**")
+            st.json(options)
+
+
+def _facts(items: dict[str, Any]) -> None:
+    shown = {k: v for k, v in items.items() if v not in (None, "", {})}
+    if shown:
+        st.dataframe(pd.DataFrame([{"setting": k, "value": v if isinstance(v, str) else
+                                    json.dumps(v)} for k, v in shown.items()]),
+                     hide_index=True, width="stretch")
+
+
+def _chroma_collection(table: TableInfo, expanded: bool) -> None:
+    with st.expander(f"{table.name} · {_count(table)} records", expanded=expanded):
+        extra = table.extra
+        hnsw: dict[str, Any] = (extra.get("configuration") or {}).get("hnsw") or {}
+        records, dimension, space = st.columns(3)
+        records.metric("Records", _count(table))
+        dim = extra.get("dimension")
+        dimension.metric("Embedding dimension", "?" if dim is None else str(dim))
+        space.metric("Distance", hnsw.get("space", "?"))
+        if table.columns:
+            st.markdown("**Metadata fields**")
+            st.dataframe(pd.DataFrame([{"field": c.name, "type": c.type}
+                                       for c in table.columns]), hide_index=True,
+                         width="stretch")
+        else:
+            st.caption("The records carry no metadata fields.")
+        if hnsw:
+            st.markdown("**Vector index (HNSW)**")
+            _facts(hnsw)
+        if extra.get("metadata"):
+            st.markdown("**Collection metadata**")
+            _facts(extra["metadata"])
+
+
+def _er_diagram(schema: SchemaInfo) -> None:
+    drawn = {t.name for t in er_diagram.related_tables(schema)}
+    if not er_diagram.has_relations(schema):
+        st.caption("No foreign keys declared: the tables are shown unconnected.")
+    left_out = [t.name for t in schema.tables if t.name not in drawn]
+    if left_out:
+        st.caption(f"Not drawn (views, or tables without foreign keys): {', '.join(left_out)}.")
+    st.graphviz_chart(er_diagram.er_dot(schema), width="stretch")
+
+
+def _load(user: str, sandbox_id: str) -> SchemaInfo | None:
+    cache_key = f"schema_{sandbox_id}"
+    if st.button("Refresh", key="schema_refresh", icon=":material/refresh:"):
+        st.session_state.pop(cache_key, None)
+    if cache_key not in st.session_state:
+        with feedback.guard(), st.spinner("Reading the schema…"):
+            st.session_state[cache_key] = session.orchestrator().schema(user, sandbox_id)
+    schema: SchemaInfo | None = st.session_state.get(cache_key)
+    return schema
 
 
 def main() -> None:
     user = session.require_user()
     st.title("Schema")
     sandbox = picker.pick_sandbox(user, key="schema_sandbox")
-    if sandbox is None:
+    if sandbox is None or sandbox.state not in picker.USABLE:
         return
-    cache_key = f"schema_{sandbox.id}"
-    if st.button("Refresh", key="schema_refresh", icon=":material/refresh:"):
-        st.session_state.pop(cache_key, None)
-    if cache_key not in st.session_state:
-        with feedback.guard(), st.spinner("Reading the schema…"):
-            st.session_state[cache_key] = session.orchestrator().schema(user, sandbox.id)
-    schema: SchemaInfo | None = st.session_state.get(cache_key)
+    schema = _load(user, sandbox.id)
     if schema is None:
         return
+    engine = engine_label(sandbox.engine)
     if not schema.tables:
-        st.info(f"This {engine_label(sandbox.engine)} sandbox is empty: create a table or "
-                "collection in the **Playground**, then press Refresh.")
+        what = "table" if sandbox.engine in SQL_ENGINES else "collection"
+        st.info(f"This {engine} sandbox is empty: create a {what} in the **Playground**, "
+                "then press Refresh.")
         return
-    st.caption(f"{len(schema.tables)} tables/collections in {engine_label(schema.engine)}.")
-    structure, diagram = st.tabs(["Tables", "ER diagram"])
-    with structure:
-        for table in schema.tables:
-            _table(table)
-    with diagram:
-        if sandbox.engine not in SQL_ENGINES:
-            st.info(f"{engine_label(sandbox.engine)} has no foreign keys: ER diagrams are "
-                    "drawn for SQL engines only.")
+    if sandbox.engine in SQL_ENGINES:
+        st.caption(f"{_plural(len(schema.tables), 'table or view')} in {engine}."
+                   .replace("table or views", "tables and views"))
+        _overview(schema)
+        structure, diagram = st.tabs(["Tables", "ER diagram"])
+        with structure:
+            for table in schema.tables:
+                _sql_table(table)
+        with diagram:
+            _er_diagram(schema)
+        return
+    st.caption(f"{_plural(len(schema.tables), 'collection')} in {engine}. Collections have "
+               "no foreign keys, so there is no ER diagram.")
+    _overview(schema)
+    expanded = len(schema.tables) <= EXPAND_UP_TO
+    for table in schema.tables:
+        if sandbox.engine == "chroma":
+            _chroma_collection(table, expanded)
         else:
-            drawn = {t.name for t in er_diagram.related_tables(schema)}
-            if not er_diagram.has_relations(schema):
-                st.caption("No foreign keys declared: the tables are shown unconnected.")
-            left_out = [t.name for t in schema.tables if t.name not in drawn]
-            if left_out:
-                st.caption(f"Not drawn (views, or tables without foreign keys): "
-                           f"{', '.join(left_out)}.")
-            st.graphviz_chart(er_diagram.er_dot(schema), width="stretch")
+            _mongo_collection(table, expanded)
 
 
 main()

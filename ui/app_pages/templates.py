@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 LAUNCH_TIMEOUT_S = 300.0
 NO_WORKER_WARNING_S = 10.0
+SLOW_LAUNCH_S = 20.0
 LAST_LAUNCH = "last_launch"
 ENGINES = ("postgres", "sqlite", "mongodb", "chroma")
 LAUNCH_REQUEST = "launch_request"
@@ -30,7 +31,7 @@ CARDS_PER_ROW = 3
 def _follow_launch(user: str, sandbox: SandboxView) -> SandboxView:
     """Show the sandbox's events as they happen; returns its final view."""
     orch = session.orchestrator()
-    last_event, started = 0, time.monotonic()
+    last_event, started, told_slow = 0, time.monotonic(), False
     with st.status(f"Launching **{sandbox.template}** ({sandbox.id[:8]})…",
                    expanded=True) as status:
         while True:
@@ -51,6 +52,14 @@ def _follow_launch(user: str, sandbox: SandboxView) -> SandboxView:
             if sandbox.state == "requested" and waited > NO_WORKER_WARNING_S:
                 status.update(label=f"Waiting {waited:.0f} s for a worker to start the "
                               "sandbox: are the workers running? Start them with `dbplay up`.")
+            else:
+                status.update(label=f"Launching **{sandbox.template}** ({sandbox.id[:8]}): "
+                              f"{sandbox.state}, {waited:.0f} s so far…")
+            if waited > SLOW_LAUNCH_S and not told_slow:
+                told_slow = True
+                status.write("Still starting: a big template or a cold engine can take a "
+                             "minute or more. You may leave this page; the sandbox keeps "
+                             "starting and appears on **My sandboxes**.")
             if waited > LAUNCH_TIMEOUT_S:
                 status.update(label="Still starting…", state="running")
                 st.warning("The sandbox is taking unusually long to start. It keeps going in "
@@ -96,8 +105,9 @@ def _card(user: str, template: TemplateView, available: bool) -> None:
         st.markdown(f"**{template.name}** · _{owner}_")
         st.write(template.description or "No description.")
         tables = ", ".join(template.tables[:12]) + (" …" if len(template.tables) > 12 else "")
-        noun = "collections" if template.engine in ("mongodb", "chroma") else "tables"
-        listed = f"{len(template.tables)} {noun}: {tables}" if tables else f"{noun} not listed"
+        noun = "collection" if template.engine in ("mongodb", "chroma") else "table"
+        noun += "" if len(template.tables) == 1 else "s"
+        listed = f"{len(template.tables)} {noun}: {tables}" if tables else f"no {noun} yet"
         st.caption(f"{human_size(template.size_bytes)} · {listed}  \n"
                    f"Source: {template.source or 'unknown'} · "
                    f"License: {template.license or 'unknown'}")
