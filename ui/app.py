@@ -18,7 +18,7 @@ if str(_REPO) not in sys.path:  # `streamlit run ui/app.py` puts only ui/ on the
     sys.path.insert(0, str(_REPO))
 
 from engines.errors import DBPlayError  # noqa: E402
-from ui import feedback, session, signin, stack_banner  # noqa: E402
+from ui import accounts, feedback, session, signin, stack_banner  # noqa: E402
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
@@ -64,6 +64,7 @@ with st.sidebar:
     if st.button("Sign out", key="sign_out", icon=":material/logout:"):
         session.sign_out()
         st.rerun()
+    accounts.render_add_account()
     st.divider()
     stack_banner.render_sidebar(status)
 

@@ -42,6 +42,21 @@ def test_each_statement_gets_a_tab_with_rows_time_and_errors(app, user, sandbox)
     assert "line 4" in where
 
 
+def test_a_failed_statement_says_the_rest_of_the_script_did_not_run(app, user, sandbox):
+    at = run_script(app(user, "playground"),
+                    "SELECT 1 AS a;\nSELECT * FROM no_such_table;\nSELECT 3 AS c;")
+    no_crash(at)
+    assert [t.label[:4] for t in at.tabs] == ["✓ 1:", "✗ 2:"]
+    stopped = [w for w in texts(at, "warning") if w.startswith("Stopped at statement 2")]
+    assert stopped and "were not run" in stopped[0]
+
+
+def test_a_script_that_succeeds_has_no_stopped_warning(app, user, sandbox):
+    at = run_script(app(user, "playground"), "SELECT 1 AS a;\nSELECT 2 AS b;")
+    no_crash(at)
+    assert not [w for w in texts(at, "warning") if w.startswith("Stopped at")]
+
+
 def test_more_rows_are_fetched_on_demand_a_page_at_a_time(app, user, sandbox):
     at = run_script(app(user, "playground"), "SELECT * FROM Track ORDER BY TrackId")
     at.button(key="pg_r0_more").click().run()

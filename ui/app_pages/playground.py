@@ -182,7 +182,11 @@ def _results(user: str) -> None:
         st.info("The script had no statements to run.")
         return
     failed = sum(not r.ok for r in results)
-    st.caption(f"{len(results)} statement(s), {failed} failed.")
+    st.caption(f"{len(results)} statement(s) run, {failed} failed.")
+    if failed and not results[-1].ok:
+        st.warning(f"Stopped at statement {len(results)}: it failed, so any statements after "
+                   "it in the script were not run. Fix it and run the script again (or run "
+                   "the rest with **Run selection**).", icon=":material/block:")
     labels = []
     for i, result in enumerate(results, start=1):
         first_line = result.statement.strip().splitlines()[0] if result.statement.strip() else ""

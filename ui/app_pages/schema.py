@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from engines.result import SchemaInfo, TableInfo
-from ui import er_diagram, feedback, picker, session
+from ui import data_import, er_diagram, feedback, picker, session
 from ui.formatting import engine_label
 
 SQL_ENGINES = ("postgres", "sqlite")
@@ -156,14 +156,15 @@ def main() -> None:
     sandbox = picker.pick_sandbox(user, key="schema_sandbox")
     if sandbox is None or sandbox.state not in picker.USABLE:
         return
+    data_import.render(user, sandbox, on_done=f"schema_{sandbox.id}")
     schema = _load(user, sandbox.id)
     if schema is None:
         return
     engine = engine_label(sandbox.engine)
     if not schema.tables:
         what = "table" if sandbox.engine in SQL_ENGINES else "collection"
-        st.info(f"This {engine} sandbox is empty: create a {what} in the **Playground**, "
-                "then press Refresh.")
+        st.info(f"This {engine} sandbox is empty: create a {what} in the **Playground** "
+                "(then press Refresh), or import rows from a file above.")
         return
     if sandbox.engine in SQL_ENGINES:
         st.caption(f"{_plural(len(schema.tables), 'table or view')} in {engine}."

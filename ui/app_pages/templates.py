@@ -26,6 +26,7 @@ LAST_LAUNCH = "last_launch"
 ENGINES = ("postgres", "sqlite", "mongodb", "chroma")
 LAUNCH_REQUEST = "launch_request"
 CARDS_PER_ROW = 3
+IMPORTED = "template_imported"
 
 
 def _follow_launch(user: str, sandbox: SandboxView) -> SandboxView:
@@ -146,8 +147,19 @@ def _import_form(user: str, engines: list[str]) -> None:
             view = session.orchestrator().import_template(
                 user, name.strip(), engine, path, description=description
             )
-        st.success(f"Template **{view.name}** imported ({human_size(view.size_bytes)}, "
-                   f"{len(view.tables)} tables/collections). Launch it below.")
+        st.session_state[IMPORTED] = {"name": view.name, "engine": view.engine,
+                                      "size": view.size_bytes, "tables": len(view.tables)}
+        st.rerun()  # draw the gallery again, with the new template's card in it
+
+
+def _show_imported() -> None:
+    done: dict[str, Any] | None = st.session_state.pop(IMPORTED, None)
+    if not done:
+        return
+    noun = "table" if done["engine"] in ("postgres", "sqlite") else "collection"
+    st.success(f"Template **{done['name']}** imported ({human_size(done['size'])}, "
+               f"{done['tables']} {noun}{'' if done['tables'] == 1 else 's'}). Launch it from "
+               f"its card under **{engine_label(done['engine'])}** above.")
 
 
 def main() -> None:
@@ -185,6 +197,7 @@ def main() -> None:
                 with column:
                     _card(user, template, engine in available)
     _import_form(user, available or list(ENGINES))
+    _show_imported()
 
 
 main()

@@ -1,0 +1,88 @@
+"""Importing rows from a file (CSV, JSON, JSON Lines, Parquet) into a sandbox.
+
+The uploaded file goes to a private temporary folder, the orchestrator's ``import_data``
+job reads it into a table (SQL) or collection (MongoDB, Chroma), creating it when it does
+not exist, and the folder is removed once the job has answered.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from ui import feedback, session
+from ui.formatting import human_ms
+
+if TYPE_CHECKING:
+    from orchestrator.views import SandboxView
+
+#: file endings the engines read (``engines.formats``), ndjson being JSON Lines
+UPLOAD_TYPES = ["csv", "json", "jsonl", "ndjson", "parquet"]
+LAST_IMPORT = "import_last"
+SQL_ENGINES = ("postgres", "sqlite")
+
+
+def target_name(file_name: str) -> str:
+    """A table name suggested by the file's name: ``Sales 2024.csv`` -> ``sales_2024``."""
+    stem = Path(file_name).name.split(".")[0].lower()
+    name = re.sub(r"[^a-z0-9_]+", "_", stem).strip("_") or "imported"
+    return f"t_{name}" if name[0].isdigit() else name
+
+
+def _hint(sandbox: SandboxView) -> str:
+    if sandbox.engine in SQL_ENGINES:
+        return ("An existing table gets the rows appended; a missing one is created from "
+                "the file's columns. JSON and Parquet keep numbers and booleans, but every "
+                "CSV value is text, so a table created from a CSV has text columns: create "
+                "the table with typed columns in the **Playground** first, or cast in queries "
+                "(`amount::numeric`).")
+    if sandbox.engine == "chroma":
+        return ("Each row becomes a record: an `id` column (required, unique), a `document` "
+                "column to embed, an optional `embedding`; other columns become metadata.")
+    return "Each row becomes a document in the collection (created when missing)."
+
+
+def render(user: str, sandbox: SandboxView, on_done: str | None = None) -> None:
+    """An expander with the upload form; ``on_done`` is a session key to drop afterwards
+    (the page's cached schema, so the new table shows at once)."""
+    noun = "table" if sandbox.engine in SQL_ENGINES else "collection"
+    with st.expander(f"Import rows from a file into a {noun}", icon=":material/upload:"):
+        st.caption(f"CSV (with a header row), JSON (an array of objects), JSON Lines or "
+                   f"Parquet. {_hint(sandbox)}")
+        upload = st.file_uploader("Data file", type=UPLOAD_TYPES, key="import_data_file")
+        suggested = target_name(upload.name) if upload is not None else ""
+        target = st.text_input(f"Into {noun}", key=f"import_target_{suggested}",
+                               value=suggested, placeholder=f"{noun} name")
+        clicked = st.button("Import rows", key="import_data_go", type="primary",
+                            icon=":material/upload:", disabled=upload is None)
+        if clicked and upload is not None:
+            _import(user, sandbox, target.strip(), upload.name, upload.getvalue(), on_done)
+        last = st.session_state.get(LAST_IMPORT)
+        if last and last.get("sandbox") == sandbox.id:
+            st.success(f"Imported **{last['rows']:,}** rows into **{last['target']}** in "
+                       f"{human_ms(last['elapsed_ms'])}. Query it in the **Playground**.")
+
+
+def _import(user: str, sandbox: SandboxView, target: str, file_name: str, data: bytes,
+            on_done: str | None) -> None:
+    st.session_state.pop(LAST_IMPORT, None)
+    if not target:
+        st.error("Name the table or collection to import into.")
+        return
+    with tempfile.TemporaryDirectory(prefix="dbplay-upload-") as tmp, feedback.guard(
+        "Check the file (a header row for CSV, objects for JSON) and the target name."
+    ):
+        path = Path(tmp) / Path(file_name).name
+        path.write_bytes(data)
+        with st.spinner(f"Importing {file_name} into {target}…"):
+            report = session.orchestrator().import_data(user, sandbox.id, target, path)
+        st.session_state[LAST_IMPORT] = {"sandbox": sandbox.id, "target": report.target,
+                                         "rows": report.rows,
+                                         "elapsed_ms": report.elapsed_ms}
+        if on_done:
+            st.session_state.pop(on_done, None)
+        st.rerun()
