@@ -31,6 +31,7 @@ from pymongo.database import Database
 from engines import mongodb_commands, mongodb_dump, mongosh
 from engines.base import Cursor, Engine, Statement
 from engines.errors import (
+    DBPlayError,
     DumpError,
     EngineError,
     EngineUnavailable,
@@ -268,7 +269,7 @@ class MongoEngine(Engine):
         try:
             count = import_documents(self.db, target, records,
                                      transactional=self._has_transactions())
-        except EngineError:
+        except DBPlayError:  # a rejected row, or a file that cannot be read
             raise
         except Exception as exc:
             raise wrap_mongo_error(exc, f"import into {target}") from exc

@@ -16,6 +16,9 @@ URL: ``sqlite:///absolute/path/to/file.db``.
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import itertools
 import re
 import sqlite3
 import threading
@@ -52,6 +55,7 @@ from engines.result import (
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _LEADING_NOISE = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/|;)*", re.S)
 _PROGRESS_STEPS = 1000
+SAMPLE_ROWS = 1000  # records read ahead to choose the columns of a new table on import
 
 
 def _is_blank(text: str) -> bool:
@@ -95,6 +99,8 @@ def _path_from_url(url: str) -> str:
 def _value_type(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, decimal.Decimal):
+        return "NUMERIC"
     return {int: "INTEGER", float: "REAL", str: "TEXT", bytes: "BLOB"}.get(type(value), "")
 
 
@@ -299,15 +305,19 @@ class SQLiteEngine(Engine):
         conn.execute("BEGIN")
         try:
             existing = [r[1] for r in conn.execute(f"PRAGMA table_info({quoted})")]
-            for count, record in enumerate(records, 1):
+            stream = iter(records)
+            sample = list(itertools.islice(stream, SAMPLE_ROWS))
+            for count, record in enumerate(itertools.chain(sample, stream), 1):
                 if not isinstance(record, dict):
                     raise ImportRowError(f"row {count} is not an object", row=count)
                 if not existing:
-                    existing = list(record)
-                    cols = ", ".join(
-                        '"' + c.replace('"', '""') + '" ' + _value_type(record[c])
-                        for c in existing)
+                    # Columns (and their types) from every key of the first records, so a
+                    # key first seen in a later JSON record still gets a column.
+                    columns = _sample_columns(sample)
+                    cols = ", ".join('"' + c.replace('"', '""') + '" ' + t
+                                     for c, t in columns.items())
                     conn.execute(f"CREATE TABLE {quoted} ({cols})")
+                    existing = list(columns)
                 names = list(record)
                 sql = (f"INSERT INTO {quoted} (" +
                        ", ".join('"' + n.replace('"', '""') + '"' for n in names) +
@@ -325,9 +335,26 @@ class SQLiteEngine(Engine):
                             elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
 
 
+def _sample_columns(sample: list[Any]) -> dict[str, str]:
+    """Column name -> declared type from the keys and first non-null values of ``sample``."""
+    columns: dict[str, str] = {}
+    for record in sample:
+        if not isinstance(record, dict):
+            break
+        for key, value in record.items():
+            if not columns.get(key):
+                columns[key] = _value_type(value)
+    return columns
+
+
 def _sqlite_value(value: Any) -> Any:
+    """A value SQLite can bind: JSON for containers, text for decimals, dates and times."""
     if isinstance(value, (dict, list)):
         import json
 
-        return json.dumps(value)
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.time)):  # datetime is a date
+        return value.isoformat()
     return value

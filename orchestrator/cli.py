@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -24,6 +25,14 @@ ENDED = ("expired", "deleted", "failed")
 
 def _text(value: str) -> str:
     return sys.stdin.read() if value == "-" else value
+
+
+def _duration(text: str) -> float:
+    """``--ttl`` values: argparse reports a bad one as a usage error (not a traceback)."""
+    try:
+        return parse_duration(text)
+    except InvalidRequest as exc:
+        raise argparse.ArgumentTypeError(exc.message) from exc
 
 
 def _statement_dict(r: Any) -> dict[str, Any]:
@@ -76,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     sb = sub.add_parser("sandbox", help="sandboxes").add_subparsers(dest="action", required=True)
     create = sb.add_parser("create")
     create.add_argument("template")
-    create.add_argument("--ttl", type=parse_duration)
+    create.add_argument("--ttl", type=_duration)
     create.add_argument("--no-wait", action="store_true")
     sb.add_parser("list")
     for name in ("rm", "reset", "connect", "show"):
@@ -87,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="keep printing new events until the sandbox ends (or Ctrl-C)")
     extend = sb.add_parser("extend")
     extend.add_argument("id")
-    extend.add_argument("--ttl", type=parse_duration, required=True)
+    extend.add_argument("--ttl", type=_duration, required=True)
 
     for name in ("query", "explain"):
         q = sub.add_parser(name)
@@ -240,7 +249,19 @@ def _follow(api: Any, user: str, args: argparse.Namespace) -> None:
                 return
 
 
+def _check_limits(settings: Settings, args: argparse.Namespace) -> None:
+    """Refuse limits above the installation's caps rather than silently lowering them."""
+    cap, seconds = settings.max_rows, settings.max_query_seconds
+    if args.max_rows is not None and not 1 <= args.max_rows <= cap:
+        raise InvalidRequest(f"--max-rows must be between 1 and {cap} (DBPLAY_MAX_ROWS); "
+                             "`dbplay export` writes a whole result to a file")
+    if args.timeout is not None and not 0 < args.timeout <= seconds:
+        raise InvalidRequest(f"--timeout must be above 0 and at most {seconds:g} s "
+                             "(DBPLAY_MAX_QUERY_SECONDS)")
+
+
 def _query(api: Any, user: str, args: argparse.Namespace) -> int:
+    _check_limits(api.settings, args)
     results = api.run_query(user, args.id, _text(args.text), args.max_rows, args.timeout)
     data = [_statement_dict(r) for r in results]
     out.emit(args.json, {"statements": data}, out.statements(data))
@@ -249,13 +270,20 @@ def _query(api: Any, user: str, args: argparse.Namespace) -> int:
 
 def _explain(api: Any, user: str, args: argparse.Namespace) -> int:
     result = api.explain(user, args.id, _text(args.text)).to_dict()
-    human = _plan_text(result["plan"]) if result["plan"] else str(result.get("raw"))
+    if result["plan"]:
+        human = _plan_text(result["plan"])
+    elif result.get("raw") is not None:
+        human = json.dumps(result["raw"], indent=2, ensure_ascii=False, default=str)
+    else:
+        human = result.get("message") or "(no plan)"
     out.emit(args.json, result, human)
     return 0
 
 
 def _plan_text(node: dict[str, Any], depth: int = 0) -> str:
-    line = "  " * depth + f"-> {node['node']} {node.get('detail') or ''}".rstrip()
+    detail = node.get("detail") or ""
+    text = detail if detail.split(" ")[0] == node["node"] else f"{node['node']} {detail}"
+    line = "  " * depth + f"-> {text}".rstrip()
     return "\n".join([line] + [_plan_text(c, depth + 1) for c in node.get("children", [])])
 
 
@@ -291,12 +319,25 @@ def _import(api: Any, user: str, args: argparse.Namespace) -> int:
 
 
 def _export(api: Any, user: str, args: argparse.Namespace) -> int:
+    _check_writable(args.out)  # before the export runs, not after
     path = api.export(user, args.id, _text(args.query), args.format)
-    if args.out.is_dir():
-        raise InvalidRequest(f"--out {args.out} is a directory; give a file name")
-    shutil.move(str(path), args.out)
+    try:
+        shutil.move(str(path), args.out)
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise InvalidRequest(f"cannot write --out {args.out}: {exc.strerror or exc}") from exc
     out.emit(args.json, {"path": str(args.out.resolve())}, f"wrote {args.out}")
     return 0
+
+
+def _check_writable(out_path: Path) -> None:
+    if out_path.is_dir():
+        raise InvalidRequest(f"--out {out_path} is a directory; give a file name")
+    parent = out_path.parent
+    if not parent.is_dir():
+        raise InvalidRequest(f"cannot write --out {out_path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (out_path.exists() and not os.access(out_path, os.W_OK)):
+        raise InvalidRequest(f"cannot write --out {out_path}: permission denied")
 
 
 COMMANDS: dict[str, Handler] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,16 +19,30 @@ def _cell(value: Any) -> str:
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 
 
+def width(text: str) -> int:
+    """Terminal columns ``text`` takes: East Asian wide characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0
+               if unicodedata.combining(ch) else 1 for ch in text)
+
+
+def _pad(text: str, columns: int) -> str:
+    return text + " " * (columns - width(text))
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     cells = [[_cell(v) for v in row] for row in rows]
-    widths = [len(h) for h in headers]
+    widths = [width(h) for h in headers]
     for row in cells:
         for i, value in enumerate(row):
-            widths[i] = max(widths[i], len(value))
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+            widths[i] = max(widths[i], width(value))
+    line = "  ".join(_pad(h, w) for h, w in zip(headers, widths))
     out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    out += ["  ".join(_pad(v, w) for v, w in zip(row, widths)) for row in cells]
     return "\n".join(line.rstrip() for line in out)
+
+
+def _count(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
 
 
 def records(items: Sequence[dict[str, Any]], fields: Sequence[str]) -> str:
@@ -51,8 +66,8 @@ def statements(data: list[dict[str, Any]]) -> str:
             continue
         if result["columns"]:
             body = table(result["columns"], result["rows"])
-            more = " (truncated)" if result["truncated"] else ""
-            parts.append(f"{body}\n({len(result['rows'])} rows{more}, "
+            more = ", truncated" if result["truncated"] else ""
+            parts.append(f"{body}\n({_count(len(result['rows']))}{more}, "
                          f"{result['elapsed_ms']:.1f} ms)")
         else:
             count = result["rowcount"]

@@ -57,7 +57,8 @@ class QueryJobs:
         if job.state == "done":
             return job.result
         if job.state not in FINISHED:
-            raise Conflict(f"job {job_id} did not finish within {timeout_s:.0f} s")
+            raise Conflict(f"job {job_id} did not finish within {timeout_s:.0f} s; are the "
+                           "workers running? (`dbplay status`)")
         raise from_dict(job.error or {"type": "DBPlayError", "message": f"job {job.state}"})
 
     def _wait_s(self, timeout_s: float) -> float:
@@ -76,7 +77,8 @@ class QueryJobs:
         if done.result is not None and done.state in ("done", CANCELLED):
             return [StatementResult.from_dict(r) for r in done.result]
         if done.state not in FINISHED:
-            raise Conflict(f"query job {job.id} did not finish")
+            raise Conflict(f"query job {job.id} did not finish; is the interactive worker "
+                           "running? (`dbplay status`)")
         raise from_dict(done.error or {"type": "DBPlayError", "message": "query failed"})
 
     def list_jobs(self, user: str, sandbox_id: str | None = None,

@@ -87,10 +87,14 @@ def claim(rt: Runtime, job_id: str, *, rerunnable: bool, hold: bool = False) -> 
                 raise Skip from exc
         if job.state == RUNNING and job.worker != WORKER_NAME:
             if not rerunnable or job.attempts >= MAX_ATTEMPTS:
+                if hold:  # release this delivery's hold and the dead worker's
+                    hold_sandbox(session, job, -2)
                 job.state, job.finished_at = FAILED, utcnow()
                 job.error = {"type": "WorkerLost",
                              "message": f"the worker running this job ({job.worker}) died"}
-                session.flush()
+                log.warning("job %s (%s) was running on dead worker %s: failed",
+                            job.id, job.kind, job.worker)
+                session.commit()  # raising Skip would roll the session back
                 notify_done(rt.redis, job.id)
                 raise Skip
             log.warning("job %s was running on dead worker %s: running it again",

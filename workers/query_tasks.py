@@ -103,6 +103,10 @@ def export(rt: Runtime, job: Job) -> dict[str, Any]:
     p = job.params
     out = Path(p["out"])
     out.parent.mkdir(parents=True, exist_ok=True)
-    with _busy(rt, job) as engine:
-        rows = engine.export(p["query"], p["fmt"], out, timeout_s=p["timeout_s"])
+    try:
+        with _busy(rt, job) as engine:
+            rows = engine.export(p["query"], p["fmt"], out, timeout_s=p["timeout_s"])
+    except BaseException:
+        out.unlink(missing_ok=True)  # no half-written file left behind
+        raise
     return {"path": str(out), "rows": rows}
