@@ -156,7 +156,10 @@ class ChromaEngine(Engine):
         if command.collection is None:
             return self._run_function(command)
         collection = self.collection(command.collection)
-        return self._run_method(collection, command, statement.text)
+        cursor = self._run_method(collection, command, statement.text)
+        # a request that beat its client timeout can still end past the limit
+        self._check_deadline(statement.text)
+        return cursor
 
     def collection(self, name: str) -> Any:
         """The collection called ``name``, or an :class:`ExecutionError` naming it."""
@@ -264,7 +267,10 @@ class ChromaEngine(Engine):
     def wrap_error(self, exc: Exception, statement: Statement) -> EngineError:
         import httpx
 
-        if isinstance(exc, httpx.TimeoutException):
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, httpx.TimeoutException):
+            cause = cause.__cause__ or cause.__context__  # Chroma may wrap httpx errors
+        if cause is not None:
             return QueryTimeout(f"Chroma did not answer within the time limit: {exc}",
                                 statement=statement.text, original=exc)
         if isinstance(exc, httpx.TransportError):

@@ -70,6 +70,7 @@ from engines.postgres_script import (
     is_copy_to_stdout,
     is_streamable,
     parse_one,
+    split_script,
     split_sql,
 )
 from engines.result import Column, ExplainResult, ImportReport, SchemaInfo, StatementResult
@@ -157,7 +158,8 @@ class PostgresEngine(Engine):
 
     # -- statements ------------------------------------------------------------
     def split(self, script: str) -> list[Statement]:
-        return list(split_sql(script))
+        """Statements up to and including the first one that does not parse, like psql."""
+        return list(split_script(script))
 
     def execute(self, script: str, *, max_rows: int | None = None,
                 timeout_s: float | None = None) -> list[StatementResult]:
@@ -172,6 +174,8 @@ class PostgresEngine(Engine):
         return results
 
     def run_statement(self, statement: Statement, timeout_s: float) -> Cursor:
+        if isinstance(statement, PgStatement):
+            statement.raise_if_unparsed()
         node = statement.node if isinstance(statement, PgStatement) else parse_one(statement.text)
         if is_copy_from_stdin(node):
             raise UnsupportedCommand(

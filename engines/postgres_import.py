@@ -10,8 +10,10 @@
   (or ints mixed with floats), ``boolean``, ``jsonb`` for objects and arrays,
   ``numeric``/``date``/``timestamp [with time zone]``/``bytea`` for the matching Python
   values (Parquet), and ``text`` for strings, mixed types or no value at all. CSV
-  values are strings, so CSV columns become ``text``: create the table first for typed
-  columns. A later record that does not fit the inferred type is a rejected record.
+  values are all strings: their columns are typed by what the strings look like
+  (:mod:`engines.text_values`: ``bigint``, ``double precision``, ``boolean``, ``date``,
+  ``timestamp with time zone`` or ``text``) and the server casts each value on insert.
+  A later record that does not fit the inferred type is a rejected record.
 * Records are inserted :data:`BATCH_ROWS` at a time with ``execute_values``, each batch
   under a savepoint; when a batch fails it is replayed row by row to find the bad row.
   A key missing from a record inserts the column's ``DEFAULT``.
@@ -31,6 +33,7 @@ from psycopg2.extensions import AsIs
 
 from engines.errors import ImportRowError, InvalidRequest
 from engines.postgres_catalog import quote_ident
+from engines.text_values import all_text, column_kinds
 
 BATCH_ROWS = 1000
 _DEFAULT = AsIs("DEFAULT")
@@ -86,6 +89,21 @@ def infer_columns(records: list[dict[str, Any]]) -> dict[str, str]:
     return columns
 
 
+_TEXT_KIND_TYPES = {"integer": "bigint", "float": "double precision", "boolean": "boolean",
+                    "date": "date", "timestamp": "timestamp with time zone", "text": "text"}
+
+
+def infer_text_columns(records: list[dict[str, Any]]) -> dict[str, str]:
+    """Column name -> SQL type for a new table from records whose values are all text."""
+    columns = {name: _TEXT_KIND_TYPES[kind] for name, kind in column_kinds(records).items()}
+    for name, sql_type in columns.items():
+        if sql_type == "bigint" and any(
+            not -_BIGINT <= int(r[name]) < _BIGINT for r in records if r.get(name) is not None
+        ):
+            columns[name] = "numeric"
+    return columns
+
+
 def _adapt(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         return psycopg2.extras.Json(value)
@@ -120,7 +138,7 @@ def import_records(conn: Any, target: str, records: Iterable[dict[str, Any]]) ->
             if not first:
                 cur.execute("COMMIT")
                 return 0
-            columns = infer_columns(first)
+            columns = infer_text_columns(first) if all_text(first) else infer_columns(first)
             definition = ", ".join(f"{quote_ident(n)} {t}" for n, t in columns.items())
             cur.execute(f"CREATE TABLE {table} ({definition})")
         count = 0

@@ -51,6 +51,16 @@ class PgStatement(Statement):
     """A :class:`Statement` that also carries its parse tree (``None`` if unknown)."""
 
     node: Any = None
+    #: set when the statement does not parse; running it raises this error (its line
+    #: counts from the statement's first line, its column is the script's)
+    error: QuerySyntaxError | None = None
+
+    def raise_if_unparsed(self) -> None:
+        """Raise (a fresh copy of, as the caller shifts its line) :attr:`error` if set."""
+        bad = self.error
+        if bad is not None:
+            raise QuerySyntaxError(bad.message, statement=bad.statement, original=bad.original,
+                                   line=bad.line, column=bad.column)
 
 
 class LineIndex:
@@ -75,16 +85,85 @@ def syntax_error(exc: parser.ParseError, text: str, offset: int = 0,
 
 
 def split_sql(script: str) -> list[PgStatement]:
-    """Split ``script`` with the PostgreSQL grammar; lines/columns are 1-based."""
+    """Split ``script`` with the PostgreSQL grammar; lines/columns are 1-based.
+
+    Raises :class:`QuerySyntaxError` (script line/column) when any of it does not parse.
+    """
     try:
         raws = parser.parse_sql(script)
     except parser.ParseError as exc:
         raise syntax_error(exc, script) from exc
+    return _statements(raws, script, 0, LineIndex(script), len(script))
+
+
+def split_script(script: str) -> list[PgStatement]:
+    """Split ``script`` like :func:`split_sql`, but a syntax error fails only its statement.
+
+    As with psql, the statements before a bad one still run: when the whole script does
+    not parse, it is cut at the ``;`` tokens of PostgreSQL's own scanner (so strings,
+    dollar quotes and comments are safe) and parsed piece by piece. A piece that ends
+    too early (a ``;`` inside a ``BEGIN ATOMIC`` body) is joined with the next one. The
+    first piece that does not parse becomes the last statement, carrying its
+    :attr:`PgStatement.error`; nothing after it is returned.
+    """
+    try:
+        return split_sql(script)
+    except QuerySyntaxError:
+        pass
     lines = LineIndex(script)
     statements: list[PgStatement] = []
+    start = 0
+    for end in _semicolon_ends(script):
+        piece = script[start:end]
+        try:
+            raws = parser.parse_sql(piece)
+        except parser.ParseError as exc:
+            at_end = len(exc.args) < 2 or exc.args[1] is None
+            if at_end and end < len(script):
+                continue  # incomplete: extend the piece to the next ";"
+            statements.append(_bad_statement(exc, script, start, end, lines))
+            return statements
+        statements.extend(_statements(raws, script, start, lines, end))
+        start = end
+    return statements
+
+
+def _semicolon_ends(script: str) -> list[int]:
+    """Indices just after each ``;`` token of ``script``, then ``len(script)``."""
+    try:
+        tokens = parser.scan(script)
+    except parser.ParseError as exc:  # unterminated literal: cut only before it
+        stop = exc.args[1] if len(exc.args) > 1 and exc.args[1] is not None else 0
+        try:
+            tokens = parser.scan(script[:stop])
+        except parser.ParseError:
+            tokens = []
+    ends = [t.end + 1 for t in tokens if t.name == "ASCII_59"]
+    return [*ends, len(script)] if not ends or ends[-1] < len(script) else ends
+
+
+def _bad_statement(exc: parser.ParseError, script: str, start: int, end: int,
+                   lines: LineIndex) -> PgStatement:
+    piece = script[start:end]
+    first = start + len(piece) - len(piece.lstrip())
+    line, column = lines.position(first)
+    index = exc.args[1] if len(exc.args) > 1 and exc.args[1] is not None else None
+    where = len(piece.rstrip()) if index is None else int(index)
+    error_line, error_column = lines.position(start + where)
+    message = str(exc.args[0]) if exc.args else str(exc)
+    text = piece.strip().removesuffix(";").rstrip()
+    error = QuerySyntaxError(message, statement=text, original=exc,
+                             line=error_line - line + 1, column=error_column)
+    return PgStatement(text, line, column, error=error)
+
+
+def _statements(raws: Any, script: str, offset: int, lines: LineIndex,
+                stop: int) -> list[PgStatement]:
+    """:class:`PgStatement` objects for the pglast ``RawStmt`` nodes of ``script[offset:stop]``."""
+    statements: list[PgStatement] = []
     for raw in raws:
-        start = raw.stmt_location or 0
-        end = start + raw.stmt_len if raw.stmt_len else len(script)
+        start = offset + (raw.stmt_location or 0)
+        end = start + raw.stmt_len if raw.stmt_len else stop
         chunk = script[start:end]
         start += len(chunk) - len(chunk.lstrip())
         line, column = lines.position(start)

@@ -51,6 +51,8 @@ from engines.result import (
     SchemaInfo,
     TableInfo,
 )
+from engines.text_values import all_text, column_kinds
+from engines.text_values import parse as parse_text
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _LEADING_NOISE = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/|;)*", re.S)
@@ -302,6 +304,7 @@ class SQLiteEngine(Engine):
         conn = self.conn
         quoted = '"' + target.replace('"', '""') + '"'
         count = 0
+        kinds: dict[str, str] = {}  # the text kind of each column, for a new table from CSV
         conn.execute("BEGIN")
         try:
             existing = [r[1] for r in conn.execute(f"PRAGMA table_info({quoted})")]
@@ -313,7 +316,11 @@ class SQLiteEngine(Engine):
                 if not existing:
                     # Columns (and their types) from every key of the first records, so a
                     # key first seen in a later JSON record still gets a column.
-                    columns = _sample_columns(sample)
+                    if all_text(sample):  # CSV: typed by what the strings look like
+                        kinds = column_kinds(sample)
+                        columns = {c: _TEXT_KIND_TYPES[k] for c, k in kinds.items()}
+                    else:
+                        columns = _sample_columns(sample)
                     cols = ", ".join('"' + c.replace('"', '""') + '" ' + t
                                      for c, t in columns.items())
                     conn.execute(f"CREATE TABLE {quoted} ({cols})")
@@ -322,8 +329,11 @@ class SQLiteEngine(Engine):
                 sql = (f"INSERT INTO {quoted} (" +
                        ", ".join('"' + n.replace('"', '""') + '"' for n in names) +
                        ") VALUES (" + ", ".join("?" * len(names)) + ")")
+                values = [_sqlite_value(record[n]) for n in names]
+                if kinds:
+                    values = [parse_text(v, kinds.get(n, "text")) for n, v in zip(names, values)]
                 try:
-                    conn.execute(sql, [_sqlite_value(record[n]) for n in names])
+                    conn.execute(sql, values)
                 except sqlite3.Error as exc:
                     raise ImportRowError(f"row {count} rejected: {exc}", row=count,
                                          statement=sql, original=exc) from exc
@@ -333,6 +343,12 @@ class SQLiteEngine(Engine):
         conn.execute("COMMIT")
         return ImportReport(target=target, rows=count,
                             elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
+
+
+# Declared types for columns of text (CSV) values; ``parse_text`` turns integers, floats
+# and booleans into numbers, dates and timestamps stay ISO text (SQLite has no such type).
+_TEXT_KIND_TYPES = {"integer": "INTEGER", "float": "REAL", "boolean": "INTEGER",
+                    "date": "TEXT", "timestamp": "TEXT", "text": "TEXT"}
 
 
 def _sample_columns(sample: list[Any]) -> dict[str, str]:

@@ -102,7 +102,8 @@ def test_empty_and_comment_only_scripts_run_nothing(pg):
 
 
 def test_split_syntax_error_has_script_line_and_column(pg):
-    (result,) = pg.execute("SELECT 1;\nSELECT 2;\n  SELEC 3;")
+    *ran, result = pg.execute("SELECT 1;\nSELECT 2;\n  SELEC 3;")
+    assert [r.rows for r in ran] == [[[1]], [[2]]]  # the statements before it run, as in psql
     assert result.error["type"] == "QuerySyntaxError"
     assert (result.error["line"], result.error["column"]) == (3, 3)
 
