@@ -8,6 +8,7 @@ grid for scatter plots), before the Altair spec is built.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -51,6 +52,35 @@ class ChartSpec:
     def from_dict(cls, data: dict[str, Any]) -> ChartSpec:
         known = {k: data[k] for k in ("mark", "x", "y", "color", "aggregate", "title") if k in data}
         return cls(**known)
+
+
+_AVERAGE_WORDS = frozenset({"avg", "average", "mean", "median", "ratio", "rate", "pct",
+                            "percent", "percentage", "share", "per"})
+_COUNT_WORDS = frozenset({"count", "cnt", "n", "num", "number", "nb", "total", "qty",
+                          "quantity", "freq", "frequency"})
+
+
+def _words(name: str) -> set[str]:
+    """``avgLength`` and ``avg_length`` both give ``{"avg", "length"}``."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return {w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w}
+
+
+def _is_average(name: str) -> bool:
+    """Averages, ratios, rates and percentages: adding them up means nothing."""
+    return bool(_words(name) & _AVERAGE_WORDS)
+
+
+def _is_count(name: str) -> bool:
+    return bool(_words(name) & _COUNT_WORDS) and not _is_average(name)
+
+
+def _measure(measures: list[str]) -> str:
+    """The y column: a count, else the first number that is not an average, else the
+    first number."""
+    counts = [m for m in measures if _is_count(m)]
+    plain = [m for m in measures if not _is_average(m)]
+    return (counts or plain or measures)[0]
 
 
 def _looks_like_id(name: str) -> bool:
@@ -113,10 +143,14 @@ def suggest_chart(frame: pd.DataFrame) -> ChartSpec:
     if hits is not None:
         return hits
     if times and measures:
-        return ChartSpec("line", x=times[0], y=measures[-1])
+        return ChartSpec("line", x=times[0], y=_measure(measures))
     if cats and measures:
-        repeated = frame[cats[0]].duplicated().any()
-        return ChartSpec("bar", x=cats[0], y=measures[-1], aggregate="sum" if repeated else "none")
+        # one row per category: draw the values as they are; otherwise add up counts and
+        # amounts, but average averages (a sum of averages means nothing)
+        y = _measure(measures)
+        how = "none" if not frame[cats[0]].duplicated().any() else (
+            "mean" if _is_average(y) else "sum")
+        return ChartSpec("bar", x=cats[0], y=y, aggregate=how)
     if len(numbers) >= 2:
         x, y = (measures + [n for n in numbers if n not in measures])[:2]
         return ChartSpec("scatter", x=x, y=y)

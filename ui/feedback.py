@@ -118,3 +118,19 @@ def guard(hint: str | None = None) -> Iterator[None]:
         else:
             st.error(f"Unexpected error: {type(exc).__name__}: {exc}")
             st.caption("This is a bug in DB Playground; please report it with the steps above.")
+
+
+FLASH = "flash_message"
+
+
+def flash(message: str) -> None:
+    """Keep a success message for the next run (call ``st.rerun()`` after it): shown once,
+    at the top of the page, by :func:`show_flash`."""
+    st.session_state[FLASH] = message
+
+
+def show_flash() -> None:
+    """The message left by :func:`flash`, if any; it is shown once."""
+    message: str | None = st.session_state.pop(FLASH, None)
+    if message:
+        st.success(message, icon=":material/check_circle:")

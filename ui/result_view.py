@@ -101,8 +101,11 @@ def render(user: str, sandbox_id: str, result: StatementResult, key: str,
             st.button("Run this statement again", key=f"{key}_rerun", on_click=on_rerun)
         return
     shown = len(result.rows)
+    # a read that matched nothing: columns with no rows (SQL, Chroma), or no columns and a
+    # row count of 0 (MongoDB finds that yield no documents, an UPDATE that changed nothing)
+    nothing = not result.rows and (bool(result.columns) or result.rowcount == 0)
     count, elapsed, cols = st.columns(3)
-    if result.columns:
+    if result.columns or nothing:
         label = f"{shown:,}+" if result.truncated else f"{shown:,}"
         count.metric("Rows", label)
     else:
@@ -114,15 +117,15 @@ def render(user: str, sandbox_id: str, result: StatementResult, key: str,
     if result.truncated:
         st.warning(f"Showing first {shown:,} rows — truncated. The query returned more: "
                    "load more below, or download the full result.")
-    if result.columns:
+    if nothing:
+        st.info("No rows matched: the statement returned or changed nothing.")
+    if result.columns:  # even with no rows: the column names tell what was asked for
         st.dataframe(display_frame(result), hide_index=True, width="stretch")
         if result.truncated and st.button(f"Load {PAGE_ROWS} more rows", key=f"{key}_more"):
             with feedback.guard():
                 _load_more(user, sandbox_id, result)
                 st.rerun()
-    elif result.rowcount == 0:
-        st.info("No rows matched: the statement returned or changed nothing.")
-    elif not result.notice:
+    elif not result.notice and not nothing:
         st.success("Statement executed.")
     actions = st.columns(3)
     explain = actions[0].button("Explain", key=f"{key}_explain", icon=":material/account_tree:")

@@ -144,3 +144,22 @@ def test_projection_colour_prefers_a_small_metadata_field_over_ids():
     frame = typed_frame(result(["id", "document", "kind", "embedding"], [
         [f"d{i}", f"text {i}", "a" if i % 2 else "b", [float(i), 1.0]] for i in range(6)]))
     assert suggest_chart(frame).color == "kind"
+
+
+def test_bar_prefers_a_count_over_an_average_and_draws_unique_categories_as_they_are():
+    frame = typed_frame(result(["category", "rating", "films", "avg_length"], [
+        ["Action", "G", 12, "111.5"], ["Action", "PG", 9, "120.25"], ["Drama", "G", 7, "98.0"]]))
+    spec = suggest_chart(frame)
+    assert (spec.mark, spec.x, spec.y, spec.aggregate) == ("bar", "category", "films", "sum")
+    one_per_row = typed_frame(result(["category", "films", "avg_length"], [
+        ["Action", 21, "115.1"], ["Drama", 7, "98.0"]]))
+    spec = suggest_chart(one_per_row)
+    assert (spec.y, spec.aggregate) == ("films", "none")
+
+
+def test_averages_alone_are_averaged_not_summed_when_categories_repeat():
+    frame = typed_frame(result(["genre", "avgLength", "hit_rate"], [
+        ["Rock", 200.0, 0.5], ["Jazz", 300.0, 0.1], ["Rock", 100.0, 0.3]]))
+    spec = suggest_chart(frame)
+    assert (spec.y, spec.aggregate) == ("avgLength", "mean")
+    assert prepare(frame, spec).frame.set_index("genre").loc["Rock", "avgLength"] == 150.0

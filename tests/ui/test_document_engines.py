@@ -133,3 +133,16 @@ def test_schema_of_chroma_shows_metadata_fields_dimension_and_index(app, owner, 
     assert metrics["Embedding dimension"] == "384" and metrics["Distance"] == "cosine"
     assert "platform" in block.dataframe[0].value["field"].tolist()
     assert "**Vector index (HNSW)**" in [m.value for m in block.markdown]
+
+
+@pytest.mark.parametrize("engine, text", [
+    ("mongo", "db.restaurants.find({rating: 99})"),
+    ("chroma", 'tldr.get(where={"platform": "no-such-platform"})'),
+])
+def test_a_read_that_matches_nothing_says_no_rows_matched(app, owner, request, engine, text):
+    at = run(app, owner, request.getfixturevalue(engine), text)
+    tab = at.tabs[0]
+    rows = tab.metric[0]
+    assert (rows.label, rows.value) == ("Rows", "0")
+    assert any(i.startswith("No rows matched") for i in texts(tab, "info"))
+    assert "Rows affected" not in [m.label for m in tab.metric]

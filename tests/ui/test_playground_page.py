@@ -139,3 +139,12 @@ def test_mongosh_documents_are_shown_as_a_table(app, user, api):
     frame = at.tabs[0].dataframe[0].value
     assert len(frame) == 5 and "title" in frame.columns
     assert at.session_state["current_sandbox"] == books.id
+
+
+def test_a_select_that_matches_nothing_says_so_and_keeps_its_column_names(app, user, sandbox):
+    at = run_script(app(user, "playground"), "SELECT Name FROM Artist WHERE ArtistId = -1;")
+    no_crash(at)
+    tab = at.tabs[0]
+    assert (tab.metric[0].label, tab.metric[0].value) == ("Rows", "0")
+    assert any(i.startswith("No rows matched") for i in texts(tab, "info"))
+    assert tab.dataframe[0].value.columns.tolist() == ["Name"]

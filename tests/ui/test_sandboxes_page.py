@@ -25,8 +25,19 @@ def test_extend_moves_the_expiry(app, user, sandbox, api):
     at.number_input(key=f"sb_ttl_{sandbox.id}").set_value(180)
     at.button(key=f"sb_extend_{sandbox.id}").click().run()
     no_crash(at)
-    assert any("Now expires at" in s for s in texts(at, "success"))
     assert api.get_sandbox(user, sandbox.id).expires_at > sandbox.expires_at
+    # the page was drawn again after extending: the new time left and the message survive
+    assert at.metric[0].value.startswith(("2 h 59", "3 h"))
+    assert any("now expires at" in s for s in texts(at, "success"))
+
+
+def test_success_messages_are_shown_at_the_top_once(app, user, sandbox):
+    at = app(user, "sandboxes")
+    at.button(key=f"sb_extend_{sandbox.id}").click().run()
+    assert at.success[0].value.startswith(f"Sandbox `{sandbox.id[:8]}` now expires at")
+    at.button(key="sb_refresh").click().run()
+    no_crash(at)
+    assert not texts(at, "success")
 
 
 def test_reveal_connection_string(app, user, sandbox, api):
@@ -41,7 +52,7 @@ def test_snapshot_to_a_template_and_schedule_snapshots(app, user, sandbox, api):
     at.text_input(key=f"sb_snap_name_{sandbox.id}").input(f"snap-{user}")
     at.button(key=f"sb_snap_{sandbox.id}").click().run()
     no_crash(at)
-    assert any(f"snap-{user}" in s for s in texts(at, "success"))
+    assert any(f"**snap-{user}** saved" in s for s in texts(at, "success"))
     assert f"snap-{user}" in [t.name for t in api.list_templates(user)]
 
     at.text_input(key=f"sb_cron_{sandbox.id}").input("0 3 * * *")
@@ -50,6 +61,7 @@ def test_snapshot_to_a_template_and_schedule_snapshots(app, user, sandbox, api):
     no_crash(at)
     (schedule,) = api.list_schedules(user)
     assert schedule.cron == "0 3 * * *"
+    assert any("Snapshots scheduled" in s for s in texts(at, "success"))
     assert any("`0 3 * * *`" in m for m in texts(at, "markdown"))
     at.button(key=f"sb_unschedule_{schedule.id}").click().run()
     assert api.list_schedules(user) == []
@@ -72,6 +84,7 @@ def test_delete_needs_confirmation_then_removes_it(app, user, sandbox, api):
     no_crash(at)
     assert api.list_sandboxes(user) == []
     assert any("Launch one from **Templates**" in i for i in texts(at, "info"))
+    assert f"Sandbox `{sandbox.id[:8]}` deleted." in texts(at, "success")
 
 
 def test_other_users_sandboxes_are_not_shown(app, user, sandbox):

@@ -32,3 +32,18 @@ def test_er_diagram_links_tables_by_foreign_keys(app, user, sandbox):
     dot = diagram.proto.spec
     assert '"Artist" -> "Album"' in dot
     assert '"Album" -> "Track"' in dot
+
+
+def test_views_show_a_dash_for_rows_and_say_they_are_views(app, user, sandbox, api):
+    (made,) = api.run_query(user, sandbox.id, "CREATE VIEW long_tracks AS "
+                            "SELECT Name FROM Track WHERE Milliseconds > 600000")
+    assert made.ok, made.error
+    at = app(user, "schema")
+    no_crash(at)
+    overview = at.dataframe[0].value.set_index("name")
+    assert overview.loc["long_tracks", "rows"] == "—"
+    assert overview.loc["long_tracks", "kind"] == "view (stores no rows)"
+    assert overview.loc["Album", "rows"] == "347"
+    assert "None" not in overview["rows"].tolist()
+    labels = [e.label for e in at.expander]
+    assert "long_tracks · view (stores no rows)" in labels

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
+
 from tests.ui.conftest import SQLITE_TEMPLATE, all_text, no_crash, texts
 from ui.formatting import human_size
 
@@ -72,3 +74,45 @@ def test_import_without_a_file_says_what_is_missing(app, user):
     at.text_input(key="import_name").input("x")
     at.button(key="FormSubmitter:import_template-Import").click().run()
     assert any("choose a dump file" in e for e in texts(at, "error"))
+
+
+Sent = list[tuple[tuple[int, ...], str, str]]
+
+
+def _title(sent: Sent) -> int:
+    """The page title's top-level place (a stack banner above it may come and go)."""
+    return next(path[1] for path, what, _ in sent if what == "new_element:heading")
+
+
+def test_a_new_launch_clears_the_previous_ready_message_before_it_starts(app, user, api):
+    """The browser keeps a previous run's elements (faded) until something replaces their
+    place: the place of the last "ready" message must be replaced by a plain element before
+    the new launch's progress is drawn (a new block would keep the old message inside)."""
+    sent: Sent = []
+
+    def record(msg: Any) -> None:
+        if msg.HasField("delta") and msg.metadata.delta_path[0] == 0:  # main area
+            kind = msg.delta.WhichOneof("type")
+            what = (msg.delta.add_block.WhichOneof("type") if kind == "add_block"
+                    else msg.delta.new_element.WhichOneof("type"))
+            body = msg.delta.new_element.alert.body if what == "alert" else ""
+            sent.append((tuple(msg.metadata.delta_path), f"{kind}:{what}", body))
+
+    at = app(user)
+    ForwardMsgQueue.on_before_enqueue_msg(record)
+    try:
+        at.button(key=f"launch_{SQLITE_TEMPLATE}").click().run()
+        ready = next(path for path, _, body in sent if "to answer its first query" in body)
+        below_title = ready[1] - _title(sent)
+        sent.clear()
+        at.button(key=f"launch_{SQLITE_TEMPLATE}").click().run()
+    finally:
+        ForwardMsgQueue.on_before_enqueue_msg(None)
+    no_crash(at)
+    status = next(i for i, (_, what, _) in enumerate(sent) if what == "add_block:expandable")
+    # the top-level place that held the old message is first filled with an empty element
+    place = (0, _title(sent) + below_title)
+    first = next(i for i, (path, _, _) in enumerate(sent) if path == place)
+    assert sent[first][1] == "new_element:empty" and first < status
+    assert len(api.list_sandboxes(user)) == 2
+    assert sum("to answer its first query" in s for s in texts(at, "success")) == 1

@@ -32,7 +32,9 @@ def _extend(user: str, sandbox: SandboxView) -> None:
     if right.button("Extend", key=f"sb_extend_{sandbox.id}", icon=":material/more_time:"):
         with feedback.guard():
             view = session.orchestrator().extend_sandbox(user, sandbox.id, int(minutes) * 60)
-            st.success(f"Now expires at {short_time(view.expires_at)}.")
+            feedback.flash(f"Sandbox `{sandbox.id[:8]}` now expires at "
+                           f"{short_time(view.expires_at)}.")
+            st.rerun()  # draw the new time left, with the message at the top
 
 
 def _snapshot(user: str, sandbox: SandboxView) -> None:
@@ -47,7 +49,8 @@ def _snapshot(user: str, sandbox: SandboxView) -> None:
         with feedback.guard(), st.spinner("Writing the snapshot…"):
             view = session.orchestrator().snapshot_sandbox(user, sandbox.id, name.strip(),
                                                            description=description)
-            st.success(f"Template **{view.name}** saved: launch it from **Templates**.")
+            feedback.flash(f"Template **{view.name}** saved: launch it from **Templates**.")
+            st.rerun()
 
 
 def _schedule(user: str, sandbox: SandboxView, schedules: list[ScheduleView]) -> None:
@@ -73,7 +76,8 @@ def _schedule(user: str, sandbox: SandboxView, schedules: list[ScheduleView]) ->
         with feedback.guard():
             view = session.orchestrator().schedule_snapshots(user, sandbox.id, cron.strip(),
                                                              name.strip())
-            st.toast(f"Scheduled: next snapshot at {short_time(view.next_run_at)}.")
+            feedback.flash(f"Snapshots scheduled: the next one at "
+                           f"{short_time(view.next_run_at)}.")
             st.rerun()
 
 
@@ -95,14 +99,16 @@ def _danger(user: str, sandbox: SandboxView) -> None:
                         icon=":material/restart_alt:"):
         with feedback.guard(), st.spinner("Resetting: restoring the template…"):
             session.orchestrator().reset_sandbox(user, sandbox.id)
-            st.success("Reset: the sandbox holds the template's data again.")
+            feedback.flash(f"Sandbox `{sandbox.id[:8]}` reset: it holds the template's data "
+                           "again.")
+            st.rerun()
     sure = delete_col.checkbox("I am sure", key=f"sb_sure_{sandbox.id}")
     if delete_col.button("Delete", key=f"sb_delete_{sandbox.id}", disabled=not sure,
                          icon=":material/delete:"):
         with feedback.guard():
             session.orchestrator().delete_sandbox(user, sandbox.id)
             st.session_state.pop(picker.CURRENT, None)
-            st.toast(f"Sandbox {sandbox.id[:8]} deleted.")
+            feedback.flash(f"Sandbox `{sandbox.id[:8]}` deleted.")
             st.rerun()
 
 
@@ -137,6 +143,8 @@ def _sandbox(user: str, sandbox: SandboxView, schedules: list[ScheduleView]) -> 
 def main() -> None:
     user = session.require_user()
     st.title("My sandboxes")
+    # outside the listing fragment: the message stays while the listing refreshes itself
+    feedback.show_flash()
     top_left, top_right = st.columns([1, 4])
     top_left.button("Refresh", key="sb_refresh", icon=":material/refresh:")
     auto = top_right.toggle("Refresh every 5 s", key="sb_auto")

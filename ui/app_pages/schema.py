@@ -22,8 +22,22 @@ SQL_ENGINES = ("postgres", "sqlite")
 EXPAND_UP_TO = 3  # collections shown open when there are this few
 
 
+NO_ROWS = "—"
+#: kinds that store no rows of their own (a query run when read)
+VIEW_KINDS = ("view",)
+KIND_LABELS = {"view": "view (stores no rows)", "materialized view": "materialized view"}
+
+
 def _count(table: TableInfo) -> str:
-    return "?" if table.row_count is None else f"{table.row_count:,}"
+    """The row count as text: ``—`` for views, ``≈`` for an estimate, ``?`` if unknown."""
+    if table.row_count is None:
+        return NO_ROWS if table.kind in VIEW_KINDS else "?"
+    about = "≈" if table.extra.get("row_count") == "estimate" else ""
+    return f"{about}{table.row_count:,}"
+
+
+def _kind(table: TableInfo) -> str:
+    return KIND_LABELS.get(table.kind, table.kind)
 
 
 def _overview(schema: SchemaInfo) -> None:
@@ -31,15 +45,15 @@ def _overview(schema: SchemaInfo) -> None:
     rows = []
     for t in schema.tables:
         row: dict[str, Any] = {"name": f"{t.schema + '.' if t.schema else ''}{t.name}",
-                               "kind": t.kind}
+                               "kind": _kind(t)}
         if schema.engine == "chroma":
-            row |= {"records": t.row_count, "metadata fields": len(t.columns),
+            row |= {"records": _count(t), "metadata fields": len(t.columns),
                     "dimension": t.extra.get("dimension")}
         elif schema.engine in SQL_ENGINES:
-            row |= {"rows": t.row_count, "columns": len(t.columns), "indexes": len(t.indexes),
+            row |= {"rows": _count(t), "columns": len(t.columns), "indexes": len(t.indexes),
                     "foreign keys": len(t.foreign_keys)}
         else:
-            row |= {"documents": t.row_count, "fields": len(t.columns),
+            row |= {"documents": _count(t), "fields": len(t.columns),
                     "indexes": len(t.indexes)}
         rows.append(row)
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
@@ -50,8 +64,10 @@ def _plural(count: int, noun: str) -> str:
 
 
 def _sql_table(table: TableInfo) -> None:
-    title = f"{table.schema + '.' if table.schema else ''}{table.name} · {table.kind} · "
-    with st.expander(f"{title}{_count(table)} rows"):
+    title = f"{table.schema + '.' if table.schema else ''}{table.name} · {_kind(table)}"
+    if table.kind not in VIEW_KINDS:
+        title += f" · {_count(table)} rows"
+    with st.expander(title):
         if table.columns:
             st.dataframe(pd.DataFrame([{
                 "column": c.name, "type": c.type, "nullable": c.nullable,
@@ -77,7 +93,9 @@ def _indexes(table: TableInfo) -> None:
 
 
 def _mongo_collection(table: TableInfo, expanded: bool) -> None:
-    with st.expander(f"{table.name} · {_count(table)} documents", expanded=expanded):
+    title = f"{table.name} · {_kind(table)}" if table.kind in VIEW_KINDS else \
+        f"{table.name} · {_count(table)} documents"
+    with st.expander(title, expanded=expanded):
         sampled = table.extra.get("sampled")
         if table.columns:
             st.markdown("**Fields**")

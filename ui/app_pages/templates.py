@@ -176,9 +176,17 @@ def main() -> None:
                f"engines: {', '.join(engine_label(e) for e in available) or 'none'}.")
     requested = st.session_state.pop(LAUNCH_REQUEST, None)
     chosen = next((t for t in templates if t.name == requested), None)
+    # The last launch's outcome sits in a placeholder above the launch's progress. The
+    # placeholder is an element, so it replaces the previous outcome on screen at once:
+    # the old "ready" message does not linger (faded) while a new launch runs. (A
+    # container would not do: a new block inherits the old block's children until the
+    # run ends.)
+    outcome = st.empty()
     if chosen is not None:
+        st.session_state.pop(LAST_LAUNCH, None)
         _launch(user, chosen)
-    _show_last_launch()
+    with outcome.container():
+        _show_last_launch()
     if not templates:
         st.info("No templates are installed. Import one from a dump file below.")
     by_engine: dict[str, list[TemplateView]] = {}
