@@ -34,7 +34,7 @@ from orchestrator.provisioning import SandboxHandle
 from orchestrator.queries import QueryJobs
 from orchestrator.reaper import POOL_OWNER
 from orchestrator.saved import SavedWork
-from orchestrator.settings import Settings
+from orchestrator.settings import Settings, format_duration
 from orchestrator.templates import ENGINES, TemplateStore, sync_builtins
 from orchestrator.views import EventView, SandboxView, TemplateView
 
@@ -194,7 +194,8 @@ class Orchestrator(QueryJobs, SavedWork):
         if ttl <= 0:
             raise InvalidRequest("the time to live must be positive")
         if ttl > self.settings.max_ttl:
-            raise QuotaExceeded(f"the longest time to live is {self.settings.max_ttl} s")
+            raise QuotaExceeded(f"the longest time to live is "
+                                f"{format_duration(self.settings.max_ttl)} (DBPLAY_MAX_TTL)")
         return ttl
 
     def create_sandbox(self, user: str, template: str, ttl_s: int | None = None,

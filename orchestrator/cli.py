@@ -47,7 +47,23 @@ def _add_global_options(parser: argparse.ArgumentParser, default: Any) -> None:
                         help="acting user (default: $DBPLAY_USER or your login name)")
 
 
-class _SubcommandParser(argparse.ArgumentParser):
+class UsageError(Exception):
+    """A command line argparse refused; carries the parser for its usage line."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class _Parser(argparse.ArgumentParser):
+    """Raises :class:`UsageError` instead of exiting, so ``--json`` can shape the report."""
+
+    def error(self, message: str) -> Any:  # argparse declares NoReturn
+        raise UsageError(self, message)
+
+
+class _SubcommandParser(_Parser):
     """Accepts ``--json``/``--user`` after the subcommand too (``dbplay query ID X --json``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -56,7 +72,7 @@ class _SubcommandParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dbplay", description="DB Playground command line")
+    p = _Parser(prog="dbplay", description="DB Playground command line")
     _add_global_options(p, None)
     p.set_defaults(json=False)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_SubcommandParser)
@@ -113,7 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     sched.add_argument("id")
     sched.add_argument("--cron", required=True)
     sched.add_argument("--name", required=True)
-    sub.add_parser("schedules")
+    schedules = sub.add_parser("schedules", help="snapshot schedules (`schedules rm ID`)")
+    schedules_sub = schedules.add_subparsers(dest="action", parser_class=_SubcommandParser)
+    schedules_sub.add_parser("list", help="every schedule (the default)")
+    schedules_sub.add_parser("rm", help="delete a schedule (its snapshots stay)").add_argument(
+        "schedule_id", type=int)
     data_in = sub.add_parser("import")
     data_in.add_argument("id")
     data_in.add_argument("target")
@@ -128,7 +148,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        words = argv[: argv.index("--")] if "--" in argv else argv
+        if "--json" in words:
+            out.emit_error(True, "UsageError", exc.message)
+        else:
+            exc.parser.print_usage(sys.stderr)
+            print(f"{exc.parser.prog}: error: {exc.message}", file=sys.stderr)
+        return 2
     try:
         settings = Settings.load()
         if args.user:
@@ -164,7 +194,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "up":
         return services.up(settings, detach=args.detach, ui=not args.no_ui, as_json=args.json)
     if command == "down":
-        out.emit(args.json, services.down(settings), None)
+        result = services.down(settings)
+        out.emit(args.json, result, services.down_summary(result))
         return 0
     if command == "status":
         status = services.status(settings)
@@ -264,7 +295,13 @@ def _query(api: Any, user: str, args: argparse.Namespace) -> int:
     _check_limits(api.settings, args)
     results = api.run_query(user, args.id, _text(args.text), args.max_rows, args.timeout)
     data = [_statement_dict(r) for r in results]
-    out.emit(args.json, {"statements": data}, out.statements(data))
+    if args.json:
+        out.emit(True, {"statements": data})
+    else:
+        shown = [{**d, "types": [c.type for c in r.columns], "notice": r.notice,
+                  "returns_rows": getattr(r, "returns_rows", None)}
+                 for d, r in zip(data, results)]
+        out.emit(False, data, out.statements(shown, api.get_sandbox(user, args.id).engine))
     return 1 if any(r["error"] for r in data) else 0
 
 
@@ -306,8 +343,13 @@ def _schedule(api: Any, user: str, args: argparse.Namespace) -> int:
 
 
 def _schedules(api: Any, user: str, args: argparse.Namespace) -> int:
+    if args.action == "rm":
+        api.delete_schedule(user, args.schedule_id)
+        out.emit(args.json, {"deleted": args.schedule_id},
+                 f"deleted schedule {args.schedule_id}")
+        return 0
     items = [s.to_dict() for s in api.list_schedules(user)]
-    out.emit(args.json, items, out.records(items, ["id", "sandbox_id", "cron", "name",
+    out.emit(args.json, items, out.records(items, ["id", "sandbox_id", "cron", "name", "state",
                                                   "next_run_at", "last_status"]))
     return 0
 

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 MAX_CELL = 60
+#: how ``str(datetime.timedelta)`` looks: ``[-]D day[s], ]H:MM:SS[.ffffff]``
+_TIMEDELTA = re.compile(r"(?:(-?\d+) days?, )?(\d+):(\d\d):(\d\d)(?:\.(\d{1,6}))?")
+#: engines whose statements with no columns are reads that found nothing (their writes
+#: always report a result row or a notice)
+DOCUMENT_ENGINES = ("mongodb", "chroma")
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, null: str = "NULL") -> str:
     if value is None:
-        return "NULL"
+        return null
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     text = text.replace("\n", " ")
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
@@ -29,8 +35,36 @@ def _pad(text: str, columns: int) -> str:
     return text + " " * (columns - width(text))
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[_cell(v) for v in row] for row in rows]
+def interval(text: str) -> str:
+    """A Python ``timedelta`` string as PostgreSQL prints an interval: ``1 day``,
+    ``01:00:00``, ``2 days 03:04:05.5``; other text is returned unchanged."""
+    match = _TIMEDELTA.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        return text
+    days, hours, minutes, seconds, fraction = match.groups()
+    micros = int((fraction or "0").ljust(6, "0"))
+    total = ((int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + int(seconds))
+             * 1_000_000 + micros)
+    sign = "-" if total < 0 else ""
+    whole_days, rest = divmod(abs(total), 86_400_000_000)
+    parts = [f"{sign}{whole_days} day{'' if whole_days == 1 else 's'}"] if whole_days else []
+    if rest or not parts:
+        secs, micro = divmod(rest, 1_000_000)
+        clock = f"{secs // 3600:02d}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
+        if micro:
+            clock += f".{micro:06d}".rstrip("0")
+        parts.append(sign + clock)
+    return " ".join(parts)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], null: str = "NULL",
+          types: Sequence[str] | None = None) -> str:
+    """``null`` stands for missing values: ``NULL`` in query results, ``-`` in metadata.
+    ``types`` (column types) let intervals print the way PostgreSQL prints them."""
+    if types and "interval" in types:
+        rows = [[interval(v) if t == "interval" else v for v, t in zip(row, types)]
+                for row in rows]
+    cells = [[_cell(v, null) for v in row] for row in rows]
     widths = [width(h) for h in headers]
     for row in cells:
         for i, value in enumerate(row):
@@ -48,15 +82,25 @@ def _count(n: int) -> str:
 def records(items: Sequence[dict[str, Any]], fields: Sequence[str]) -> str:
     if not items:
         return "(none)"
-    return table(fields, [[item.get(f) for f in fields] for item in items])
+    return table(fields, [[item.get(f) for f in fields] for item in items], null="-")
 
 
 def mapping(item: dict[str, Any]) -> str:
     width = max((len(k) for k in item), default=0)
-    return "\n".join(f"{k.ljust(width)}  {_cell(v)}" for k, v in item.items())
+    return "\n".join(f"{k.ljust(width)}  {_cell(v, '-')}" for k, v in item.items())
 
 
-def statements(data: list[dict[str, Any]]) -> str:
+def is_read(result: dict[str, Any], engine: str | None) -> bool:
+    """Whether a result with no columns is a read that found nothing (not a write).
+
+    ``returns_rows`` says so when the result carries it; otherwise a document engine's
+    statement with neither columns nor a notice is a read (its writes report either)."""
+    if result.get("returns_rows") is not None:
+        return bool(result["returns_rows"])
+    return engine in DOCUMENT_ENGINES and not result.get("notice")
+
+
+def statements(data: list[dict[str, Any]], engine: str | None = None) -> str:
     parts = []
     for result in data:
         head = result["statement"].strip().splitlines()[0] if result["statement"].strip() else ""
@@ -64,10 +108,13 @@ def statements(data: list[dict[str, Any]]) -> str:
             err = result["error"]
             parts.append(f"-- {head}\nerror: {err['type']}: {err['message']}")
             continue
+        more = ", truncated" if result["truncated"] else ""
         if result["columns"]:
-            body = table(result["columns"], result["rows"])
-            more = ", truncated" if result["truncated"] else ""
+            body = table(result["columns"], result["rows"], types=result.get("types"))
             parts.append(f"{body}\n({_count(len(result['rows']))}{more}, "
+                         f"{result['elapsed_ms']:.1f} ms)")
+        elif is_read(result, engine):
+            parts.append(f"({_count(len(result['rows']))}{more}, "
                          f"{result['elapsed_ms']:.1f} ms)")
         else:
             count = result["rowcount"]

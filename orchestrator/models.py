@@ -43,6 +43,8 @@ class Template(Base):
     source: Mapped[str] = mapped_column(Text, default="")
     license: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: the schedule whose snapshot this is (its retention may delete it); None otherwise
+    schedule_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Sandbox(Base):
@@ -144,3 +146,5 @@ class Schedule(Base):
     last_status: Mapped[str | None] = mapped_column(String(20))
     last_job_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: why the schedule no longer runs (its sandbox ended); None while it is active
+    disabled_reason: Mapped[str | None] = mapped_column(Text)

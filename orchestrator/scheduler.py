@@ -4,8 +4,9 @@ Every ``DBPLAY_SCHEDULER_TICK`` seconds it enqueues a ``scheduled_snapshot`` job
 schedule whose ``next_run_at`` has passed, and moves ``next_run_at`` to the first cron
 time after *now*: a schedule that missed several slots while the scheduler was down
 runs once on return, not once per missed slot. The claim is a conditional UPDATE, so
-two schedulers never enqueue the same slot twice. It also enqueues the reaper and the
-warm-pool refill periodically.
+two schedulers never enqueue the same slot twice. A schedule whose sandbox has ended is
+switched off (:func:`orchestrator.state.disable_schedules`), never run. It also
+enqueues the reaper and the warm-pool refill periodically.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from orchestrator.models import Sandbox, Schedule, utcnow
 from orchestrator.reaper import POOL_OWNER
 from orchestrator.saved import next_run
 from orchestrator.settings import Settings
-from orchestrator.state import LIVE
+from orchestrator.state import LIVE, disable_schedules
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,8 @@ class Scheduler:
         now = utcnow()
         created: list[str] = []
         with self.db.session() as session:
-            due = session.scalars(select(Schedule).where(Schedule.next_run_at <= now)).all()
+            due = session.scalars(select(Schedule).where(
+                Schedule.next_run_at <= now, Schedule.disabled_reason.is_(None))).all()
         for schedule in due:
             with self.db.session() as session:
                 sandbox = session.get(Sandbox, schedule.sandbox_id)
@@ -52,8 +54,8 @@ class Scheduler:
                 if not claimed:
                     continue  # another scheduler took this slot
                 if sandbox is None or sandbox.state not in LIVE:
-                    session.execute(update(Schedule).where(Schedule.id == schedule.id).values(
-                        last_status="skipped"))
+                    disable_schedules(session, schedule.sandbox_id,
+                                      f"sandbox {sandbox.state if sandbox else 'gone'}")
                     continue
             try:
                 job = self.jobs.submit(schedule.owner, "scheduled_snapshot", schedule.sandbox_id,

@@ -4,7 +4,9 @@
 ``DBPLAY_REDIS_URL`` (persisting to ``$DBPLAY_HOME/redis``), one worker process per
 queue (so interactive statements never wait behind provisioning), the scheduler and
 the Streamlit UI. Each child's pid is kept in ``$DBPLAY_HOME/run/<name>.pid`` and its
-output in ``$DBPLAY_HOME/logs/<name>.log``. In the foreground, Ctrl-C stops them all.
+output in ``$DBPLAY_HOME/logs/<name>.log``. A supervisor (:mod:`orchestrator.supervisor`)
+restarts any that dies: in the foreground it is the ``dbplay up`` process itself (Ctrl-C
+stops them all), with ``--detach`` a background process of its own.
 """
 
 from __future__ import annotations
@@ -149,21 +151,49 @@ def stop(settings: Settings, name: str, timeout: float = 10.0) -> bool:
     return True
 
 
+def _names(settings: Settings) -> list[str]:
+    """Every process ``dbplay up`` may run, the supervisor first."""
+    return ["supervisor", *service_commands(settings, ui=True), "redis"]
+
+
 def down(settings: Settings) -> dict[str, Any]:
-    names = [*service_commands(settings, ui=True), "redis"]
-    stopped = [name for name in names if stop(settings, name)]
+    """Stop the supervisor first (so it restarts nothing), then every service, then the
+    local database servers; returns what was stopped, with pids."""
+    pids: dict[str, int] = {}
+    for name in _names(settings):
+        pid = running_pid(settings, name)
+        if stop(settings, name) and pid is not None:
+            pids[name] = pid
+    local = _stop_local_servers(settings)
+    return {"stopped": list(pids), "pids": pids, "local_servers": local}
+
+
+def _stop_local_servers(settings: Settings) -> list[str]:
+    """Stop the local provisioner's PostgreSQL and MongoDB servers; returns which ran."""
     try:
+        from orchestrator.local_servers import MongoServer, PostgresCluster
+
+        home = settings.home / "local"
+        running = [name for name, up in (
+            ("postgres", PostgresCluster(home)._postmaster() is not None),
+            ("mongodb", MongoServer(home)._running_state() is not None)) if up]
         from orchestrator.local_provisioner import stop_servers
 
-        stop_servers(settings.home / "local")
+        stop_servers(home)
+        return running
     except Exception:
-        pass
-    return {"stopped": stopped}
+        return []
+
+
+def down_summary(result: dict[str, Any]) -> str:
+    lines = [f"stopped {name} (pid {pid})" for name, pid in result["pids"].items()]
+    lines += [f"stopped local {name} server" for name in result.get("local_servers", [])]
+    return "\n".join(lines) or "nothing was running"
 
 
 def status(settings: Settings) -> dict[str, Any]:
     services = []
-    for name in [*service_commands(settings, ui=True), "redis"]:
+    for name in _names(settings):
         pid = running_pid(settings, name)
         detail = ""
         if name == "redis":
@@ -198,20 +228,33 @@ def stack_summary(stack: dict[str, Any]) -> str:
 
 
 def up(settings: Settings, *, detach: bool, ui: bool, as_json: bool) -> int:
+    from orchestrator import supervisor
+
+    supervised = running_pid(settings, supervisor.NAME) is not None
     started = start_stack(settings, ui=ui)
+    if detach and not supervised:
+        argv = [sys.executable, "-m", "orchestrator.supervisor", *([] if ui else ["--no-ui"])]
+        started[supervisor.NAME] = start(settings, supervisor.NAME, argv)
     info = status(settings)
     info["started"] = sorted(started)
     human = out.records(info["services"], ["name", "running", "pid", "detail"])
     if ui:
         human += f"\n\nUI: http://127.0.0.1:{settings.ui_port}"
+    if supervised:
+        human += "\n\na supervisor runs already (`dbplay down` stops the stack)"
     out.emit(as_json, info, human)
-    if detach:
+    if detach or supervised:
         return 0
     stop_event = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop_event.set())
     signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
+    pid_file = _pid_file(settings, supervisor.NAME)
+    pid_file.write_text(str(os.getpid()))
     if not as_json:
         print("running; Ctrl-C stops everything", flush=True)
-    stop_event.wait()
-    down(settings)
+    try:
+        supervisor.Supervisor(settings, supervisor.commands(settings, ui=ui)).run(stop_event)
+    finally:
+        pid_file.unlink(missing_ok=True)  # so `down` does not signal this very process
+        down(settings)
     return 0

@@ -30,6 +30,17 @@ def parse_duration(text: str | int) -> int:
     return int(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
+def format_duration(seconds: int | float) -> str:
+    """The inverse of :func:`parse_duration` in the largest whole unit: ``24h``, ``90m``.
+
+    Days are shown as hours (``DBPLAY_MAX_TTL=24h`` reads back as ``24h``)."""
+    whole = int(seconds)
+    for unit, size in (("h", 3600), ("m", 60)):
+        if whole and whole % size == 0:
+            return f"{whole // size}{unit}"
+    return f"{whole}s"
+
+
 @dataclass(frozen=True)
 class Setting:
     """One environment variable: its name, default (as text) and what it does."""
@@ -64,6 +75,9 @@ SETTINGS: list[Setting] = [
             "default_ttl", parse_duration),
     Setting("DBPLAY_MAX_TTL", "24h", "Longest lifetime a user may ask for.", "max_ttl",
             parse_duration),
+    Setting("DBPLAY_SNAPSHOT_KEEP", "5", "Snapshot templates a schedule keeps: after each "
+            "scheduled snapshot, the older templates that schedule created are deleted (except "
+            "one a live sandbox was created from).", "snapshot_keep", int),
     Setting("DBPLAY_MAX_ROWS", "1000", "Most rows returned per statement.", "max_rows", int),
     Setting("DBPLAY_MAX_QUERY_SECONDS", "30", "Server-side time limit per statement.",
             "max_query_seconds", float),
@@ -102,6 +116,7 @@ class Settings:
     max_sandboxes_per_user: int
     default_ttl: int
     max_ttl: int
+    snapshot_keep: int
     max_rows: int
     max_query_seconds: float
     ui_port: int
@@ -129,6 +144,8 @@ class Settings:
             values["database_url"] = f"sqlite:///{values['home'] / 'dbplay.db'}"
         if not values["user"]:
             values["user"] = _login_name()
+        if values["snapshot_keep"] < 1:
+            raise InvalidRequest("DBPLAY_SNAPSHOT_KEEP must be at least 1")
         if values["provisioner"] not in ("auto", "docker", "local"):
             raise InvalidRequest("DBPLAY_PROVISIONER must be auto, docker or local")
         return cls(**values)

@@ -6,15 +6,17 @@
                                  ready -> snapshotting -> ready
                                  ready -> provisioning        (reset)
     any live state -> expired | deleted | failed
+
+Entering an end state switches the sandbox's snapshot schedules off.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engines.errors import Conflict
-from orchestrator.models import Event, Sandbox, utcnow
+from orchestrator.models import Event, Sandbox, Schedule, utcnow
 
 REQUESTED = "requested"
 PROVISIONING = "provisioning"
@@ -61,10 +63,19 @@ def transition(session: Session, sandbox: Sandbox, to_state: str, reason: str = 
     sandbox.state = to_state
     if to_state == FAILED and reason:
         sandbox.error = reason
+    if to_state in _END:
+        disable_schedules(session, sandbox.id, f"sandbox {to_state}")
     event = Event(sandbox_id=sandbox.id, at=utcnow(), from_state=from_state,
                   to_state=to_state, reason=reason)
     session.add(event)
     return event
+
+
+def disable_schedules(session: Session, sandbox_id: str, reason: str) -> None:
+    """Switch off the snapshot schedules of a sandbox that has ended (they stay listed)."""
+    session.execute(update(Schedule).where(
+        Schedule.sandbox_id == sandbox_id, Schedule.disabled_reason.is_(None)).values(
+        disabled_reason=reason))
 
 
 def record_created(session: Session, sandbox: Sandbox, reason: str = "") -> Event:

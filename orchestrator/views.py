@@ -104,15 +104,20 @@ class ScheduleView(_View):
     sandbox_id: str
     cron: str
     name: str
-    next_run_at: str
+    #: None once the schedule is off
+    next_run_at: str | None
     last_run_at: str | None
     last_status: str | None
+    #: ``active``, or ``off: <why>`` once its sandbox has ended
+    state: str = "active"
 
     @classmethod
     def of(cls, s: models.Schedule) -> ScheduleView:
+        off = s.disabled_reason
         return cls(id=s.id, sandbox_id=s.sandbox_id, cron=s.cron, name=s.name,
-                   next_run_at=iso(s.next_run_at) or "", last_run_at=iso(s.last_run_at),
-                   last_status=s.last_status)
+                   next_run_at=None if off else iso(s.next_run_at),
+                   last_run_at=iso(s.last_run_at), last_status=s.last_status,
+                   state=f"off: {off}" if off else "active")
 
 
 @dataclass

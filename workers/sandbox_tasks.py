@@ -134,24 +134,35 @@ def snapshot(rt: Runtime, job: Job) -> dict[str, Any]:
 
 
 def scheduled_snapshot(rt: Runtime, job: Job) -> dict[str, Any]:
+    """A schedule's snapshot; then the schedule's older snapshots beyond
+    ``DBPLAY_SNAPSHOT_KEEP`` are deleted."""
     from orchestrator.models import Schedule
+    from orchestrator.retention import prune_schedule_snapshots
 
     name = f"{job.params['name']}-{utcnow():%Y%m%d-%H%M%S}"
+    schedule_id = job.params["schedule_id"]
     try:
-        result = _snapshot(rt, job, name, f"scheduled snapshot ({job.params['cron']})")
+        result = _snapshot(rt, job, name, f"scheduled snapshot ({job.params['cron']})",
+                           schedule_id=schedule_id)
         status = "done"
+        try:
+            result["pruned"] = prune_schedule_snapshots(
+                rt.db, rt.store, schedule_id, job.owner, rt.settings.snapshot_keep)
+        except Exception:
+            log.exception("could not prune the snapshots of schedule %s", schedule_id)
         return result
     except Exception:
         status = "failed"
         raise
     finally:
         with rt.db.session() as session:
-            schedule = session.get(Schedule, job.params["schedule_id"])
+            schedule = session.get(Schedule, schedule_id)
             if schedule is not None:
                 schedule.last_status, schedule.last_job_id = status, job.id
 
 
-def _snapshot(rt: Runtime, job: Job, name: str, description: str) -> dict[str, Any]:
+def _snapshot(rt: Runtime, job: Job, name: str, description: str,
+              schedule_id: int | None = None) -> dict[str, Any]:
     with rt.db.session() as session:
         sb = state.lock_sandbox(session, job.sandbox_id or "")
         if sb is None or sb.owner != job.owner:
@@ -178,7 +189,7 @@ def _snapshot(rt: Runtime, job: Job, name: str, description: str) -> dict[str, A
         template = Template(name=name, engine=engine, description=description, owner=job.owner,
                             shared=False, digest=digest, size_bytes=size, tables=tables,
                             source=f"snapshot of sandbox {job.sandbox_id}", license="",
-                            created_at=utcnow())
+                            created_at=utcnow(), schedule_id=schedule_id)
         session.add(template)
         session.flush()
         return TemplateView.of(template).to_dict()

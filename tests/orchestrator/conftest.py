@@ -99,7 +99,24 @@ class Stack:
         Database(self.settings.database_url, self.home).dispose()
         self.start_redis()
         self.start_services()
+        self.wait_until_up()
         return self
+
+    def wait_until_up(self, timeout_s: float = 60) -> None:
+        """Until every started worker (and the scheduler) has sent its first heartbeat,
+        so pages and jobs never see a stack that is still starting."""
+        import time
+
+        from orchestrator.services import stack_status
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            status = stack_status(self.settings)
+            if status["redis"] and all(status["workers"].values()) and status["scheduler"]:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"stack did not come up: {status}")
+            time.sleep(0.1)
 
     def stop(self) -> None:
         from orchestrator.services import down
