@@ -125,6 +125,10 @@ class Stack:
             api.close()
         down(self.settings)
         self.stop_redis()
+        from orchestrator.local_servers import PostgresCluster
+
+        # the local cluster's data may live outside home (root: /var/lib/postgresql/...)
+        PostgresCluster(self.settings.home / "local").remove()
 
     # -- clients --------------------------------------------------------------
     def api(self) -> Any:
