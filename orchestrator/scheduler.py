@@ -21,6 +21,7 @@ from engines.errors import ServiceUnavailable
 from orchestrator.db import Database
 from orchestrator.jobs import JobClient
 from orchestrator.models import Sandbox, Schedule, utcnow
+from orchestrator.process_signals import configure_logging, stop_on_signals
 from orchestrator.reaper import POOL_OWNER
 from orchestrator.saved import next_run
 from orchestrator.settings import Settings
@@ -93,16 +94,11 @@ class Scheduler:
 
 
 def main() -> int:
-    import signal
-
     from workers.heartbeat import SCHEDULER, Heartbeat
 
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    configure_logging()
     settings = Settings.load()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = stop_on_signals()
     scheduler = Scheduler(settings)
     heartbeat = Heartbeat(scheduler.jobs.redis, [SCHEDULER])
     heartbeat.start()

@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import redis
 
 from engines.errors import DBPlayError
 from orchestrator import cli_output as out
+from orchestrator.process_signals import stop_on_signals
 from orchestrator.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -245,9 +245,7 @@ def up(settings: Settings, *, detach: bool, ui: bool, as_json: bool) -> int:
     out.emit(as_json, info, human)
     if detach or supervised:
         return 0
-    stop_event = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop_event.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
+    stop_event = stop_on_signals()
     pid_file = _pid_file(settings, supervisor.NAME)
     pid_file.write_text(str(os.getpid()))
     if not as_json:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import threading
 import time
 
 from orchestrator import services
+from orchestrator.process_signals import configure_logging, stop_on_signals
 from orchestrator.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -98,12 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestrator.supervisor")
     parser.add_argument("--no-ui", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    configure_logging()
     settings = Settings.load()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = stop_on_signals()
     watched = commands(settings, ui=not args.no_ui)
     log.info("supervising %s", ", ".join(watched))
     Supervisor(settings, watched).run(stop)

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 
 import dramatiq
 from dramatiq import Worker
 
 from orchestrator.jobs import PROVISION, QUEUES
+from orchestrator.process_signals import configure_logging, stop_on_signals
 from orchestrator.settings import Settings
 from workers import runtime
 from workers.broker import make_broker
@@ -33,8 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = Settings.load()
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    configure_logging()
     broker = make_broker(settings, worker=True)
     dramatiq.set_broker(broker)
     rt = runtime.init(settings, watch_events=PROVISION in args.queues)
@@ -45,9 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     listener = CancelListener(rt)
     publish = provisioner_publisher(rt.provisioners.info) if PROVISION in args.queues else None
     heartbeat = Heartbeat(rt.redis, args.queues, publish)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = stop_on_signals()
     worker.start()
     listener.start()
     heartbeat.start()

@@ -18,28 +18,17 @@ from engines.errors import RestoreError
 from orchestrator.models import Template
 from orchestrator.provisioners import installation_id
 from orchestrator.templates import CATALOG
-from tests.orchestrator.conftest import REPO, Stack
-from tests.servers import unavailable
+from tests.orchestrator.conftest import Stack
+from tests.servers.docker import ensure_docker_engine
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]
 
 PAGILA_TABLES = next(e.tables for e in CATALOG if e.name == "pagila")
 
 
-def _script(path: Path, timeout: float) -> None:
-    try:
-        proc = subprocess.run(["bash", str(path)], capture_output=True, text=True,
-                              timeout=timeout, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        unavailable(f"{path.name}: {exc}")
-    if proc.returncode != 0:
-        unavailable(f"{path.name} failed: {proc.stderr.strip()[-2000:]}")
-
-
 @pytest.fixture(scope="module")
 def docker_engine() -> None:
-    _script(REPO / "scripts" / "start-docker.sh", 180)
-    _script(REPO / "compose" / "build-offline-images.sh", 1200)
+    ensure_docker_engine()
 
 
 def containers(stack: Stack, sandbox_id: str | None = None) -> list[str]:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,24 +13,16 @@ import pytest
 
 from orchestrator.provisioning import SandboxHandle, SandboxRequest
 from tests.conftest import REPO
-from tests.servers import unavailable
+from tests.servers.docker import ensure_docker_engine
 
 #: this test run's containers only: other dbplay processes on the engine leave them alone
 TEST_INSTANCE = f"test-{uuid.uuid4().hex[:8]}"
 TEMPLATES = REPO / "orchestrator" / "builtin_templates"
 
 
-def _run(script: Path, timeout: float) -> None:
-    proc = subprocess.run(["bash", str(script)], capture_output=True, text=True,
-                          timeout=timeout, check=False)
-    if proc.returncode != 0:
-        unavailable(f"{script.name} failed: {proc.stderr.strip()[-2000:]}")
-
-
 @pytest.fixture(scope="session")
 def docker_client() -> Any:
-    _run(REPO / "scripts" / "start-docker.sh", 180)
-    _run(REPO / "compose" / "build-offline-images.sh", 1200)
+    ensure_docker_engine()
     import docker
 
     return docker.from_env()

@@ -1,0 +1,28 @@
+"""A running Docker engine with the sandbox images built, for the tests that need one.
+
+Runs the project's own ``scripts/start-docker.sh`` and ``compose/build-offline-images.sh``
+(both idempotent and quick when everything is in place)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tests.servers import unavailable
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _run(script: Path, timeout: float) -> None:
+    try:
+        proc = subprocess.run(["bash", str(script)], capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        unavailable(f"{script.name}: {exc}")
+    if proc.returncode != 0:
+        unavailable(f"{script.name} failed: {proc.stderr.strip()[-2000:]}")
+
+
+def ensure_docker_engine() -> None:
+    _run(REPO / "scripts" / "start-docker.sh", 180)
+    _run(REPO / "compose" / "build-offline-images.sh", 1200)
