@@ -5,13 +5,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from engines import connect
 from engines.base import Engine
 from engines.chroma_embed import DATASETS, read_jsonl
 from engines.errors import ImportRowError, QuerySyntaxError, RestoreError
@@ -31,24 +30,10 @@ recipes.add(
 
 
 @pytest.fixture
-def new_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], Engine]]:
-    """``new_engine(mode)``: a connected adapter on a fresh, empty Chroma database."""
+def new_engine(engine_for: Callable[..., Engine]) -> Callable[[str], Engine]:
+    """``new_engine(mode)``: the shared ``engine_for`` fixture, by ``server``/``embedded``."""
     ensure_embedding_model()
-    opened: list[Engine] = []
-
-    def make(mode: str) -> Engine:
-        if mode == "server":
-            url = request.getfixturevalue("chroma_server").new_database()
-        else:
-            url = f"chroma+file://{tmp_path / f'chroma{len(opened)}'}"
-        engine = connect("chroma", url)
-        engine.connect()
-        opened.append(engine)
-        return engine
-
-    yield make
-    for engine in opened:
-        engine.close()
+    return lambda mode: engine_for("chroma" if mode == "server" else "chroma-embedded")
 
 
 @pytest.fixture(params=MODES)
