@@ -96,6 +96,30 @@ SETTINGS: list[Setting] = [
             "snapshots.", "scheduler_tick", float),
     Setting("DBPLAY_REAP_INTERVAL", "30", "Seconds between reaper runs (expired sandboxes, "
             "orphans).", "reap_interval", float),
+    Setting("DBPLAY_LISTEN_ADDRESS", "127.0.0.1", "Address the UI (and every other "
+            "service `dbplay up` starts) listens on. Keep the loopback default unless a "
+            "reverse proxy or firewall fronts the installation.", "listen_address"),
+    Setting("DBPLAY_USER_CONCURRENCY", "2", "Jobs one user may run at once per queue "
+            "(interactive, provision, background); more wait in that user's own line, so "
+            "one user never starves another.", "user_concurrency", int),
+    Setting("DBPLAY_MAX_RESULT_BYTES", "16777216", "Most bytes of rows a worker holds for "
+            "one statement's result (rows past it are cut and the result marked truncated).",
+            "max_result_bytes", int),
+    Setting("DBPLAY_MAX_CELL_BYTES", "65536", "Longest value shown in one result cell; "
+            "longer values are cut and marked as cut.", "max_cell_bytes", int),
+    Setting("DBPLAY_MAX_SCRIPT_BYTES", "1048576", "Longest script (bytes) one request may "
+            "send; longer ones are refused before parsing.", "max_script_bytes", int),
+    Setting("DBPLAY_STATEMENT_MEMORY_MB", "2048", "Address-space limit (MiB) of the "
+            "short-lived process that runs each user job's statements, so a statement can "
+            "neither exhaust nor crash a shared worker.", "statement_memory_mb", int),
+    Setting("DBPLAY_EXPORT_QUOTA_MB", "1024", "Disk space (MiB) one user's exports may "
+            "take; the oldest are removed first when a new export needs room.",
+            "export_quota_mb", int),
+    Setting("DBPLAY_EXPORT_TTL", "1h", "How long an export file is kept (it is also "
+            "removed once downloaded).", "export_ttl", parse_duration),
+    Setting("DBPLAY_MIN_PASSWORD_LENGTH", "10", "Shortest accepted account password; "
+            "passwords must also pass the zxcvbn strength check (score 3 of 4).",
+            "min_password_length", int),
     Setting("DBPLAY_FAULT_PROVISION_DELAY", "0", "Fault injection for tests: seconds a "
             "provision step sleeps before starting the sandbox. Keep 0.",
             "fault_provision_delay", float),
@@ -126,6 +150,15 @@ class Settings:
     heartbeat_timeout_ms: int
     scheduler_tick: float
     reap_interval: float
+    listen_address: str
+    user_concurrency: int
+    max_result_bytes: int
+    max_cell_bytes: int
+    max_script_bytes: int
+    statement_memory_mb: int
+    export_quota_mb: int
+    export_ttl: int
+    min_password_length: int
     fault_provision_delay: float
     fault_ready_delay: float
 
