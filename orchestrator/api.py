@@ -26,9 +26,12 @@ from engines.errors import (
     from_dict,
 )
 from orchestrator import state
+from orchestrator.accounts import Accounts
+from orchestrator.connection_warning import warning_for
 from orchestrator.db import Database
 from orchestrator.jobs import JobClient
-from orchestrator.models import Event, Sandbox, Template, User, utcnow
+from orchestrator.models import Event, Sandbox, Template, utcnow
+from orchestrator.owner_locks import lock_owner
 from orchestrator.provisioners import Provisioners
 from orchestrator.provisioning import SandboxHandle
 from orchestrator.queries import QueryJobs
@@ -36,6 +39,7 @@ from orchestrator.reaper import POOL_OWNER
 from orchestrator.saved import SavedWork
 from orchestrator.settings import Settings, format_duration
 from orchestrator.templates import ENGINES, TemplateStore, sync_builtins
+from orchestrator.uploads import UploadStore, uploads_root
 from orchestrator.views import EventView, SandboxView, TemplateView
 
 PROVISION_WAIT_S = 600.0
@@ -44,7 +48,7 @@ EVENT_POLL_S = 0.1
 _NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
-class Orchestrator(QueryJobs, SavedWork):
+class Orchestrator(Accounts, QueryJobs, SavedWork):
     def __init__(self, settings: Settings, db: Database, jobs: JobClient,
                  provisioners: Provisioners, store: TemplateStore) -> None:
         from workers.heartbeat import status_client
@@ -70,36 +74,6 @@ class Orchestrator(QueryJobs, SavedWork):
         self._status_redis.close()
         self.jobs.close()
         self.db.dispose()
-
-    # -- users ---------------------------------------------------------------
-    def create_user(self, name: str, password: str) -> None:
-        import bcrypt
-
-        _check_name(name, "user name")
-        with self.db.session() as session:
-            user = session.scalars(select(User).where(User.name == name)).one_or_none()
-            if user is not None and user.password_hash:
-                raise Conflict(f"user {name!r} exists already")
-            hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
-            if user is None:
-                session.add(User(name=name, password_hash=hashed, created_at=utcnow()))
-            else:
-                user.password_hash = hashed
-
-    def authenticate(self, name: str, password: str) -> bool:
-        import bcrypt
-
-        with self.db.session() as session:
-            user = session.scalars(select(User).where(User.name == name)).one_or_none()
-        if user is None or not user.password_hash:
-            return False
-        return bcrypt.checkpw(password.encode(), user.password_hash.encode())
-
-    def has_users(self) -> bool:
-        with self.db.session() as session:
-            count = session.scalar(select(func.count()).select_from(User).where(
-                User.password_hash.is_not(None)))
-            return bool(count)
 
     def _user(self, user: str) -> str:
         if not user or user == POOL_OWNER:
@@ -144,22 +118,26 @@ class Orchestrator(QueryJobs, SavedWork):
         with self.db.session() as session:
             return TemplateView.of(self._template(session, self._user(user), name))
 
-    def import_template(self, user: str, name: str, engine: str, path: Path,
-                        description: str = "") -> TemplateView:
+    def import_template(self, user: str, name: str, engine: str, dump: bytes | Path,
+                        description: str = "", file_name: str = "") -> TemplateView:
+        """A template from a dump's bytes (a ``Path`` is read here, in the client's
+        process); the worker gets only the stored dump's digest, never a path."""
         self._user(user)
         _check_name(name, "template name")
         if engine not in ENGINES:
             raise InvalidRequest(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
-        path = Path(path)
-        if not path.is_file():
-            raise InvalidRequest(f"no such file: {path}")
+        if isinstance(dump, Path):
+            if not dump.is_file():
+                raise InvalidRequest(f"no such file: {dump}")
+            file_name = file_name or dump.name
+            dump = dump.read_bytes()
         with self.db.session() as session:
             _no_template_clash(session, user, name)
-        digest, size = self.store.put(path)
+        digest, size = self._store_dump(user, dump, file_name or f"{name}.dump")
         try:
             job = self.jobs.submit(user, "import_template", None, name=name, engine=engine,
                                    digest=digest, size=size, description=description,
-                                   source=f"imported from {path.name}",
+                                   source=f"imported from {Path(file_name).name or name}",
                                    password=secrets.token_urlsafe(12))
         except ServiceUnavailable:
             with self.db.session() as session:
@@ -168,6 +146,15 @@ class Orchestrator(QueryJobs, SavedWork):
                 self.store.discard(digest)
             raise
         return TemplateView(**self._result(job.id, PROVISION_WAIT_S))
+
+    def _store_dump(self, user: str, dump: bytes, file_name: str) -> tuple[str, int]:
+        """Into the content-addressed template store, through a private upload file."""
+        uploads = UploadStore(uploads_root(self.settings.home))
+        upload = uploads.put(user, dump, file_name)
+        try:
+            return self.store.put(uploads.open_path(user, upload), Path(file_name).name)
+        finally:
+            uploads.discard(user, upload)
 
     def delete_template(self, user: str, name: str) -> None:
         with self.db.session() as session:
@@ -204,6 +191,8 @@ class Orchestrator(QueryJobs, SavedWork):
         now = utcnow()
         with self.db.session() as session:
             tpl = self._template(session, self._user(user), template)
+            # count and insert atomically: concurrent creates of one user queue here
+            lock_owner(session, user, "sandboxes")
             live = session.scalar(select(func.count()).select_from(Sandbox).where(
                 Sandbox.owner == user, Sandbox.state.in_(state.LIVE)))
             if live is not None and live >= self.settings.max_sandboxes_per_user:
@@ -211,15 +200,21 @@ class Orchestrator(QueryJobs, SavedWork):
                     f"you have {live} live sandboxes; the limit is "
                     f"{self.settings.max_sandboxes_per_user}: delete one first")
             claimed = self._claim_from_pool(session, user, tpl, now, ttl)
-            if claimed is not None:
-                return SandboxView.of(claimed)
-            sb = Sandbox(id=uuid.uuid4().hex[:12], owner=user, engine=tpl.engine,
-                         template=tpl.name, template_id=tpl.id, state=state.REQUESTED,
-                         created_at=now, expires_at=now + dt.timedelta(seconds=ttl),
-                         password=secrets.token_urlsafe(16), generation=0, active_jobs=0)
-            session.add(sb)
-            session.flush()
-            state.record_created(session, sb, f"requested from template {tpl.name!r}")
+            if claimed is None:
+                sb = Sandbox(id=uuid.uuid4().hex[:12], owner=user, engine=tpl.engine,
+                             template=tpl.name, template_id=tpl.id, state=state.REQUESTED,
+                             created_at=now, expires_at=now + dt.timedelta(seconds=ttl),
+                             password=secrets.token_urlsafe(16), generation=0,
+                             active_jobs=0)
+                session.add(sb)
+                session.flush()
+                state.record_created(session, sb, f"requested from template {tpl.name!r}")
+        if claimed is not None:
+            try:  # after the commit: the job row needs the write lock this one held
+                self.jobs.submit(POOL_OWNER, "pool_refill")
+            except ServiceUnavailable:
+                pass  # the scheduler refills the pool too once the stack is back
+            return SandboxView.of(claimed)
         try:
             job = self.jobs.submit(user, "provision", sb.id)
         except ServiceUnavailable as exc:
@@ -252,10 +247,6 @@ class Orchestrator(QueryJobs, SavedWork):
         sb.owner, sb.expires_at, sb.ready_ms = user, now + dt.timedelta(seconds=ttl), 0.0
         session.add(Event(sandbox_id=sb.id, at=now, from_state=sb.state, to_state=sb.state,
                           reason=f"claimed from the warm pool by {user}"))
-        try:
-            self.jobs.submit(POOL_OWNER, "pool_refill")
-        except ServiceUnavailable:
-            pass  # the scheduler refills the pool too once the stack is back
         return sb
 
     def list_sandboxes(self, user: str) -> list[SandboxView]:
@@ -310,14 +301,29 @@ class Orchestrator(QueryJobs, SavedWork):
     def reset_sandbox(self, user: str, sandbox_id: str) -> SandboxView:
         with self.db.session() as session:
             sb = self._sandbox(session, user, sandbox_id)
-            if sb.state != state.READY:
-                raise Conflict(f"sandbox {sandbox_id} is {sb.state}; only a ready one resets")
+            if sb.state not in state.RESETTABLE:
+                raise Conflict(f"sandbox {sandbox_id} is {sb.state}; only a ready or failed "
+                               "one resets")
+            if sb.state == state.FAILED:
+                self._check_failed_resettable(session, sb)
         job = self.jobs.submit(user, "reset", sandbox_id)
         self._result(job.id, PROVISION_WAIT_S)
         view = self.get_sandbox(user, sandbox_id)
         if view.state == state.FAILED:
             raise ProvisionError(view.error or "the reset failed")
         return view
+
+    def _check_failed_resettable(self, session: Any, sb: Sandbox) -> None:
+        """A failed sandbox comes back only within its lifetime and the owner's quota
+        (it becomes live again)."""
+        if sb.expires_at.replace(tzinfo=None) <= utcnow().replace(tzinfo=None):
+            raise Conflict(f"sandbox {sb.id} failed and its time is up: create a new one")
+        live = session.scalar(select(func.count()).select_from(Sandbox).where(
+            Sandbox.owner == sb.owner, Sandbox.state.in_(state.LIVE)))
+        if live is not None and live >= self.settings.max_sandboxes_per_user:
+            raise QuotaExceeded(f"you have {live} live sandboxes; the limit is "
+                                f"{self.settings.max_sandboxes_per_user}: delete one before "
+                                "resetting this failed one")
 
     def delete_sandbox(self, user: str, sandbox_id: str) -> None:
         with self.db.session() as session:
@@ -342,6 +348,13 @@ class Orchestrator(QueryJobs, SavedWork):
                 raise Conflict(f"sandbox {sandbox_id} is {sb.state}")
             handle = SandboxHandle.from_dict(sb.handle)
         return self.provisioners.by_name(handle.provisioner).publish(handle)
+
+    def connection_warning(self, user: str, sandbox_id: str) -> str | None:
+        """What the owner must know before using the connection string (the offline
+        MongoDB stand-in has no authentication), or None."""
+        with self.db.session() as session:
+            sb = self._sandbox(session, user, sandbox_id)
+            return warning_for(dict((sb.handle or {}).get("info") or {}))
 
     def snapshot_sandbox(self, user: str, sandbox_id: str, name: str,
                          description: str = "") -> TemplateView:

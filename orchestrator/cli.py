@@ -17,6 +17,8 @@ from typing import Any
 
 from engines.errors import DBPlayError, InvalidRequest
 from orchestrator import cli_output as out
+from orchestrator import cli_users
+from orchestrator.file_modes import private_umask, secure_home
 from orchestrator.settings import SETTINGS, Settings, parse_duration, settings_table
 
 SANDBOX_FIELDS = ["id", "engine", "template", "state", "expires_at", "ready_ms"]
@@ -144,10 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     data_out.add_argument("query")
     data_out.add_argument("--format", required=True, choices=["csv", "json", "jsonl", "parquet"])
     data_out.add_argument("--out", required=True, type=Path)
+    cli_users.add_parser(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    private_umask()  # whatever dbplay (and what it starts) writes is this user's only
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = build_parser().parse_args(argv)
@@ -163,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.load()
         if args.user:
             settings = settings.replace(user=args.user)
+        secure_home(settings.home, settings.database_url)
         return _dispatch(args, settings)
     except DBPlayError as exc:
         out.emit_error(args.json, exc.type, exc.message)
@@ -229,7 +234,8 @@ def _templates(api: Any, user: str, args: argparse.Namespace) -> int:
         out.emit(args.json, items, out.records(items, ["name", "engine", "owner", "size_bytes",
                                                       "description"]))
     elif args.action == "import":
-        view = api.import_template(user, args.name, args.engine, args.file, args.description)
+        view = api.import_template(user, args.name, args.engine, _read_file(args.file),
+                                   args.description, file_name=args.file.name)
         out.emit(args.json, view.to_dict())
     else:
         api.delete_template(user, args.name)
@@ -262,7 +268,9 @@ def _sandbox(api: Any, user: str, args: argparse.Namespace) -> int:
         out.emit(args.json, items, out.records(items, ["at", "from_state", "to_state", "reason"]))
     else:
         url = api.connection_string(user, args.id)
-        out.emit(args.json, {"id": args.id, "url": url}, url)
+        warning = api.connection_warning(user, args.id)
+        out.emit(args.json, {"id": args.id, "url": url, "warning": warning},
+                 url if warning is None else f"{url}\nwarning: {warning}")
     return 0
 
 
@@ -355,9 +363,17 @@ def _schedules(api: Any, user: str, args: argparse.Namespace) -> int:
 
 
 def _import(api: Any, user: str, args: argparse.Namespace) -> int:
-    out.emit(args.json, api.import_data(user, args.id, args.target, args.file,
-                                        args.format).to_dict())
+    out.emit(args.json, api.import_data(user, args.id, args.target, _read_file(args.file),
+                                        args.format, file_name=args.file.name).to_dict())
     return 0
+
+
+def _read_file(path: Path) -> bytes:
+    """The file's bytes, read here with the CLI user's rights (workers never open it)."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidRequest(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def _export(api: Any, user: str, args: argparse.Namespace) -> int:
@@ -385,7 +401,7 @@ def _check_writable(out_path: Path) -> None:
 COMMANDS: dict[str, Handler] = {
     "templates": _templates, "sandbox": _sandbox, "query": _query, "explain": _explain,
     "schema": _schema, "snapshot": _snapshot, "schedule": _schedule, "schedules": _schedules,
-    "import": _import, "export": _export,
+    "import": _import, "export": _export, "user": cli_users.run,
 }
 
 if __name__ == "__main__":

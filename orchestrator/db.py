@@ -8,6 +8,7 @@ Migrations run programmatically under a file lock so concurrent start-ups are sa
 from __future__ import annotations
 
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,12 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from orchestrator.file_modes import private_dir, private_sqlite_file, sqlite_path
+from orchestrator.secret_columns import attach_key, load_or_create_key
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: beside the metadata database's lock, in ``DBPLAY_HOME`` (0600)
+SECRET_KEY_FILE = "secret.key"
 
 
 def make_engine(url: str) -> Engine:
@@ -46,7 +52,8 @@ def migrate(engine: Engine, lock_dir: Path) -> None:
     from alembic.config import Config
 
     lock_dir.mkdir(parents=True, exist_ok=True)
-    with (lock_dir / ".migrate.lock").open("w") as lock:
+    lock_path = lock_dir / ".migrate.lock"
+    with os.fdopen(os.open(lock_path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             config = Config()
@@ -63,7 +70,14 @@ class Database:
 
     def __init__(self, url: str, lock_dir: Path) -> None:
         self.url = url
+        if not lock_dir.exists():
+            private_dir(lock_dir)
+        db_file = sqlite_path(url)
+        if db_file is not None:  # 0600 before SQLite creates it (its -wal/-shm copy the mode)
+            private_sqlite_file(db_file)
         self.engine = make_engine(url)
+        # the key of the encrypted columns (sandbox handles and passwords)
+        attach_key(self.engine, load_or_create_key(lock_dir / SECRET_KEY_FILE))
         migrate(self.engine, lock_dir)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
 

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from orchestrator.secret_columns import EncryptedJSON, EncryptedText
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -20,10 +22,30 @@ class Base(DeclarativeBase):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject",
+                                       name="uq_users_oidc_identity"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: local accounts: letters, digits, '-', '_', '.'; OpenID Connect accounts:
+    #: ``oidc:<hash of issuer and subject>`` (a ':' no local name has, so never shared)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: OpenID Connect identity (both None for local accounts)
+    oidc_issuer: Mapped[str | None] = mapped_column(String(500))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
+    #: what the UI shows (an OIDC account's e-mail or name claim; its local name otherwise)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+
+
+class SetupCode(Base):
+    """The one-time code that creates a fresh installation's first (admin) account:
+    only its SHA-256 is kept; using it deletes the row."""
+
+    __tablename__ = "setup_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -60,12 +82,13 @@ class Sandbox(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     ready_ms: Mapped[float | None] = mapped_column()
     provisioner: Mapped[str | None] = mapped_column(String(20))
-    handle: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: connection URLs with passwords: encrypted at rest (``orchestrator/secret_columns.py``)
+    handle: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
     #: bumped on every (re)provision so workers drop cached connections
     generation: Mapped[int] = mapped_column(Integer, default=0)
     #: jobs running statements on it right now (busy while > 0)
     active_jobs: Mapped[int] = mapped_column(Integer, default=0)
-    password: Mapped[str] = mapped_column(String(100), default="")
+    password: Mapped[str] = mapped_column(EncryptedText, default="")
     error: Mapped[str | None] = mapped_column(Text)
 
 

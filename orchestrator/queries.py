@@ -13,8 +13,10 @@ from sqlalchemy import select
 from engines.errors import Conflict, InvalidRequest, from_dict
 from engines.result import ExplainResult, ImportReport, SchemaInfo, StatementResult
 from orchestrator import state
-from orchestrator.jobs import CANCELLED, FINISHED, QUEUED, JobClient
-from orchestrator.models import Job, utcnow
+from orchestrator.export_files import make_room
+from orchestrator.jobs import CANCELLED, FINISHED, JobClient
+from orchestrator.models import Job
+from orchestrator.uploads import UploadStore, uploads_root
 from orchestrator.views import JobView
 
 if TYPE_CHECKING:
@@ -103,11 +105,8 @@ class QueryJobs:
         job = self.jobs.load(job_id, self._user(user))
         if job.state in FINISHED:
             return JobView.of(job)
-        with self.db.session() as session:
-            row = session.get(Job, job_id)
-            if row is not None and row.state == QUEUED:
-                row.state, row.finished_at = CANCELLED, utcnow()
-                row.error = {"type": "QueryCancelled", "message": "cancelled before it started"}
+        if self.jobs.cancel_unstarted(job_id):  # waiting in line or queued: never runs
+            return JobView.of(self.jobs.load(job_id))
         for _ in range(20):  # re-announce until the worker has stopped it
             self.jobs.request_cancel(job_id)
             job = self.jobs.wait(job_id, 0.5)
@@ -134,13 +133,23 @@ class QueryJobs:
         job = self._submit_on(user, sandbox_id, "schema")
         return SchemaInfo.from_dict(self._result(job.id, 300))
 
-    def import_data(self, user: str, sandbox_id: str, target: str, path: Path,
-                    fmt: str | None = None) -> ImportReport:
-        path = Path(path).resolve()
-        if not path.is_file():
-            raise InvalidRequest(f"no such file: {path}")
-        job = self._submit_on(user, sandbox_id, "import_data", target=target, path=str(path),
-                              fmt=fmt)
+    def import_data(self, user: str, sandbox_id: str, target: str, data: bytes | Path,
+                    fmt: str | None = None, file_name: str = "") -> ImportReport:
+        """Import a file's rows. The client's process reads the file (a ``Path`` is read
+        here, with the client's rights); the job gets only an upload id, never a path."""
+        if isinstance(data, Path):
+            if not data.is_file():
+                raise InvalidRequest(f"no such file: {data}")
+            file_name = file_name or data.name
+            data = data.read_bytes()
+        uploads = UploadStore(uploads_root(self.settings.home))
+        upload = uploads.put(self._user(user), data, file_name)
+        try:
+            job = self._submit_on(user, sandbox_id, "import_data", target=target,
+                                  upload=upload, fmt=fmt)
+        except BaseException:
+            uploads.discard(user, upload)
+            raise
         return ImportReport(**self._result(job.id, 3600))
 
     def export(self, user: str, sandbox_id: str, query: str, fmt: str) -> Path:
@@ -152,4 +161,6 @@ class QueryJobs:
         out = self.settings.exports_dir / self._user(user) / name
         job = self._submit_on(user, sandbox_id, "export", query=query, fmt=fmt, out=str(out),
                               timeout_s=max(self.settings.max_query_seconds, 600.0))
-        return Path(self._result(job.id, 3600)["path"])
+        path = Path(self._result(job.id, 3600)["path"])
+        make_room(path, self.settings.export_quota_mb)  # the user's export quota
+        return path

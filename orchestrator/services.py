@@ -25,7 +25,18 @@ import redis
 
 from engines.errors import DBPlayError
 from orchestrator import cli_output as out
+from orchestrator.accounts import issue_setup_code
+from orchestrator.db import Database
+from orchestrator.file_modes import (
+    PRIVATE_UMASK,
+    open_private_log,
+    private_dir,
+    secure_home,
+    tighten_tree,
+    write_private,
+)
 from orchestrator.process_signals import stop_on_signals
+from orchestrator.redis_auth import config_file
 from orchestrator.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,12 +57,12 @@ def redis_answers(url: str) -> bool:
 def redis_command(settings: Settings, *, persist: bool = True) -> list[str]:
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     port = urlparse(settings.redis_url).port or 6379
-    data = settings.home / "redis"
-    data.mkdir(parents=True, exist_ok=True)
+    data = private_dir(settings.home / "redis")
     persistence = ["--appendonly", "yes", "--save", "60 1"] if persist else \
         ["--appendonly", "no", "--save", ""]
-    return [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
-            *persistence]
+    config = config_file(settings.redis_url, settings.run_dir)
+    return [binary, str(config), "--port", str(port), "--bind", "127.0.0.1", "--dir",
+            str(data), *persistence]
 
 
 def service_commands(settings: Settings, *, ui: bool) -> dict[str, list[str]]:
@@ -65,6 +76,7 @@ def service_commands(settings: Settings, *, ui: bool) -> dict[str, list[str]]:
     }
     if ui:
         commands["ui"] = [py, "-m", "streamlit", "run", str(REPO / "ui" / "app.py"),
+                          "--server.address", settings.listen_address,
                           "--server.port", str(settings.ui_port), "--server.headless", "true",
                           "--client.toolbarMode", "minimal",
                           "--browser.gatherUsageStats", "false"]
@@ -87,14 +99,19 @@ def running_pid(settings: Settings, name: str) -> int | None:
 
 def start(settings: Settings, name: str, argv: list[str]) -> int:
     """Start one service in its own session; returns its pid."""
-    settings.run_dir.mkdir(parents=True, exist_ok=True)
-    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.home)
+    private_dir(settings.run_dir)
+    private_dir(settings.logs_dir)
     env = {**os.environ, **settings.to_environ()}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    with (settings.logs_dir / f"{name}.log").open("ab") as log:
+    log = open_private_log(settings.logs_dir / f"{name}.log")
+    try:  # umask 077: whatever the service writes is its user's only
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
-                                start_new_session=True, stdin=subprocess.DEVNULL)
-    _pid_file(settings, name).write_text(str(proc.pid))
+                                start_new_session=True, stdin=subprocess.DEVNULL,
+                                umask=PRIVATE_UMASK)
+    finally:
+        os.close(log)
+    write_private(_pid_file(settings, name), str(proc.pid))
     return proc.pid
 
 
@@ -116,9 +133,8 @@ def ensure_redis(settings: Settings) -> int | None:
 
 def start_stack(settings: Settings, *, ui: bool = True) -> dict[str, int]:
     """Start whatever is not running yet; returns the pids of what was started."""
-    from orchestrator.db import Database
-
-    settings.home.mkdir(parents=True, exist_ok=True)
+    secure_home(settings.home, settings.database_url)
+    tighten_tree(settings.home)  # an installation made before files were kept private
     Database(settings.database_url, settings.home).dispose()  # migrate once, up front
     started: dict[str, int] = {}
     redis_pid = ensure_redis(settings)
@@ -169,18 +185,12 @@ def down(settings: Settings) -> dict[str, Any]:
 
 
 def _stop_local_servers(settings: Settings) -> list[str]:
-    """Stop the local provisioner's PostgreSQL and MongoDB servers; returns which ran."""
+    """Stop the local provisioner's per-sandbox PostgreSQL and MongoDB servers; returns
+    which ran."""
     try:
-        from orchestrator.local_servers import MongoServer, PostgresCluster
-
-        home = settings.home / "local"
-        running = [name for name, up in (
-            ("postgres", PostgresCluster(home)._postmaster() is not None),
-            ("mongodb", MongoServer(home)._running_state() is not None)) if up]
         from orchestrator.local_provisioner import stop_servers
 
-        stop_servers(home)
-        return running
+        return stop_servers(settings.home / "local")
     except Exception:
         return []
 
@@ -222,9 +232,29 @@ def stack_summary(stack: dict[str, Any]) -> str:
 
     workers = ", ".join(f"{q} {word(a)}" for q, a in stack["workers"].items())
     prov = stack["provisioner"]
+    fence = ""
+    if "landlock" in prov:
+        landlock = f"ABI {prov['landlock']}" if prov["landlock"] else "OFF (kernel lacks it)"
+        fence = f"; statement processes: landlock {landlock}"
     return (f"redis {word(stack['redis'])}; workers: {workers}; scheduler "
             f"{word(stack['scheduler'])}; provisioner {prov['name']} "
-            f"({', '.join(prov['engines']) or 'engines unknown'})")
+            f"({', '.join(prov['engines']) or 'engines unknown'}){fence}")
+
+
+def ui_url(settings: Settings) -> str:
+    host = settings.listen_address
+    host = "127.0.0.1" if host in ("0.0.0.0", "") else f"[{host}]" if ":" in host else host
+    return f"http://{host}:{settings.ui_port}"
+
+
+def _setup_code(settings: Settings) -> str | None:
+    """A fresh one-time setup code when the installation has no admin yet (see
+    :mod:`orchestrator.accounts`); only its hash is stored."""
+    db = Database(settings.database_url, settings.home)
+    try:
+        return issue_setup_code(db)
+    finally:
+        db.dispose()
 
 
 def up(settings: Settings, *, detach: bool, ui: bool, as_json: bool) -> int:
@@ -238,8 +268,14 @@ def up(settings: Settings, *, detach: bool, ui: bool, as_json: bool) -> int:
     info = status(settings)
     info["started"] = sorted(started)
     human = out.records(info["services"], ["name", "running", "pid", "detail"])
+    url = ui_url(settings)
     if ui:
-        human += f"\n\nUI: http://127.0.0.1:{settings.ui_port}"
+        human += f"\n\nUI: {url}"
+    code = _setup_code(settings)
+    if code:
+        info["setup_code"], info["setup_url"] = code, url
+        human += (f"\n\nOpen {url} and use setup code {code} to create the first (admin) "
+                  "account (or run `dbplay user add NAME --admin`)")
     if supervised:
         human += "\n\na supervisor runs already (`dbplay down` stops the stack)"
     out.emit(as_json, info, human)

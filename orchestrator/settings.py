@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engines.errors import InvalidRequest
+from orchestrator.redis_auth import with_local_password
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -101,7 +102,10 @@ SETTINGS: list[Setting] = [
             "reverse proxy or firewall fronts the installation.", "listen_address"),
     Setting("DBPLAY_USER_CONCURRENCY", "2", "Jobs one user may run at once per queue "
             "(interactive, provision, background); more wait in that user's own line, so "
-            "one user never starves another.", "user_concurrency", int),
+            "one user never starves another. Keep it below each worker's threads "
+            "(`DBPLAY_WORKER_THREADS`; the provision and background workers run 4): users "
+            "busy at their limit at the same time take that many threads each, and a "
+            "thread must stay free for the next user.", "user_concurrency", int),
     Setting("DBPLAY_MAX_RESULT_BYTES", "16777216", "Most bytes of rows a worker holds for "
             "one statement's result (rows past it are cut and the result marked truncated).",
             "max_result_bytes", int),
@@ -175,6 +179,7 @@ class Settings:
         values.update(overrides)
         if not values["database_url"]:
             values["database_url"] = f"sqlite:///{values['home'] / 'dbplay.db'}"
+        values["redis_url"] = with_local_password(values["redis_url"], values["home"])
         if not values["user"]:
             values["user"] = _login_name()
         if values["snapshot_keep"] < 1:

@@ -18,6 +18,7 @@ import threading
 import time
 
 from orchestrator import services
+from orchestrator.file_modes import private_umask
 from orchestrator.process_signals import configure_logging, stop_on_signals
 from orchestrator.settings import Settings
 
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestrator.supervisor")
     parser.add_argument("--no-ui", action="store_true")
     args = parser.parse_args(argv)
+    private_umask()
     configure_logging()
     settings = Settings.load()
     stop = stop_on_signals()

@@ -1,9 +1,11 @@
-"""Adding local accounts once the first one exists.
+"""Adding local accounts once the first (admin) one exists.
 
 Nobody can sign up from the sign-in screen (an open sign-up would let anyone who reaches
-the page in): the first account is created on first start, and after that a signed-in
-user adds colleagues from the sidebar. When OpenID Connect is configured, the identity
-provider manages who gets in, so local accounts are not offered.
+the page in): the first account, an admin, needs the one-time setup code ``dbplay up``
+prints, and after that only admins add accounts, from the sidebar. The orchestrator checks
+this too (``create_user`` refuses a non-admin), so hiding the form is not the only guard.
+When OpenID Connect is configured, the identity provider manages who gets in, so local
+accounts are not offered.
 """
 
 from __future__ import annotations
@@ -13,24 +15,22 @@ import streamlit as st
 from engines.errors import DBPlayError
 from ui import feedback, session
 
-MIN_PASSWORD = 8
 ADDED = "account_added"
 
 
 def _check(name: str, password: str, repeat: str) -> str | None:
-    """What is wrong with the entries, or None."""
+    """What is wrong with the entries before asking the orchestrator (which also checks
+    the password's length and strength), or None."""
     if not name or not password:
         return "Enter a user name and a password."
-    if len(password) < MIN_PASSWORD:
-        return f"Use a password of at least {MIN_PASSWORD} characters."
     if password != repeat:
         return "The passwords do not match: type them again."
     return None
 
 
-def render_add_account() -> None:
-    """A sidebar expander with a form that creates another local account."""
-    if session.oidc_configured():
+def render_add_account(user: str) -> None:
+    """A sidebar expander with a form that creates another local account (admins only)."""
+    if session.oidc_configured() or not session.orchestrator().is_admin(user):
         return
     with st.expander("Add an account", icon=":material/person_add:"):
         st.caption("Create a sign-in for a colleague. They see only their own sandboxes, "
@@ -39,6 +39,7 @@ def render_add_account() -> None:
             name = st.text_input("User name", key="add_name")
             password = st.text_input("Password", type="password", key="add_password")
             repeat = st.text_input("Repeat password", type="password", key="add_repeat")
+            admin = st.checkbox("Admin (may add and remove accounts)", key="add_admin")
             submitted = st.form_submit_button("Add account", icon=":material/person_add:")
         if submitted:
             st.session_state.pop(ADDED, None)
@@ -47,7 +48,8 @@ def render_add_account() -> None:
                 st.error(problem)
             else:
                 try:
-                    session.orchestrator().create_user(name.strip(), password)
+                    session.orchestrator().create_user(user, name.strip(), password,
+                                                       admin=admin)
                 except DBPlayError as exc:
                     feedback.show_error(exc, "Choose another user name." if
                                         exc.to_dict().get("type") == "Conflict" else None)

@@ -18,7 +18,10 @@ if str(_REPO) not in sys.path:  # `streamlit run ui/app.py` puts only ui/ on the
     sys.path.insert(0, str(_REPO))
 
 from engines.errors import DBPlayError  # noqa: E402
+from orchestrator.file_modes import private_umask  # noqa: E402
 from ui import accounts, feedback, session, signin, stack_banner  # noqa: E402
+
+private_umask()  # files this process writes under DBPLAY_HOME are its user's only
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
@@ -60,11 +63,11 @@ if user is None:
     st.stop()
 
 with st.sidebar:
-    st.caption(f"Signed in as **{user}**")
+    st.caption(f"Signed in as **{session.display_name(user)}**")
     if st.button("Sign out", key="sign_out", icon=":material/logout:"):
         session.sign_out()
         st.rerun()
-    accounts.render_add_account()
+    accounts.render_add_account(user)
     st.divider()
     stack_banner.render_sidebar(status)
 

@@ -1,14 +1,14 @@
 """Importing rows from a file (CSV, JSON, JSON Lines, Parquet) into a sandbox.
 
-The uploaded file goes to a private temporary folder, the orchestrator's ``import_data``
-job reads it into a table (SQL) or collection (MongoDB, Chroma), creating it when it does
-not exist, and the folder is removed once the job has answered.
+The uploaded bytes go to the orchestrator, which keeps them as a private upload
+(``orchestrator/uploads.py``); its ``import_data`` job reads that upload, by id only, into
+a table (SQL) or collection (MongoDB, Chroma), creating it when it does not exist, and
+removes it once done.
 """
 
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,13 +73,12 @@ def _import(user: str, sandbox: SandboxView, target: str, file_name: str, data: 
     if not target:
         st.error("Name the table or collection to import into.")
         return
-    with tempfile.TemporaryDirectory(prefix="dbplay-upload-") as tmp, feedback.guard(
+    with feedback.guard(
         "Check the file (a header row for CSV, objects for JSON) and the target name."
     ):
-        path = Path(tmp) / Path(file_name).name
-        path.write_bytes(data)
         with st.spinner(f"Importing {file_name} into {target}…"):
-            report = session.orchestrator().import_data(user, sandbox.id, target, path)
+            report = session.orchestrator().import_data(user, sandbox.id, target, data,
+                                                        file_name=file_name)
         st.session_state[LAST_IMPORT] = {"sandbox": sandbox.id, "target": report.target,
                                          "rows": report.rows,
                                          "elapsed_ms": report.elapsed_ms}

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from orchestrator.api import Orchestrator
 
 USER_KEY = "dbplay_user"
+OIDC_KEY = "dbplay_oidc_account"
 
 
 def _settings_fingerprint() -> tuple[tuple[str, str], ...]:
@@ -43,20 +44,38 @@ def oidc_configured() -> bool:
         return False
 
 
-def oidc_user() -> str | None:
-    """The identity of a user signed in through OpenID Connect, if any."""
+def oidc_identity() -> tuple[str, str, str] | None:
+    """(issuer, subject, display name) of a user signed in through OpenID Connect.
+
+    The account is keyed by issuer and subject only, the two claims an identity provider
+    never reassigns; e-mail and name are mutable and only shown."""
     if not oidc_configured():
         return None
     try:
         if not st.user.is_logged_in:
             return None
+        issuer, subject = st.user.get("iss"), st.user.get("sub")
+        shown = next((st.user.get(c) for c in ("email", "preferred_username", "name")
+                      if st.user.get(c)), None)
     except Exception:
         return None
-    for claim in ("email", "preferred_username", "name", "sub"):
-        value = st.user.get(claim)
-        if value:
-            return str(value)
-    return None
+    if not issuer or not subject:
+        return None  # no stable identity: not signed in
+    return str(issuer), str(subject), str(shown or subject)
+
+
+def oidc_user() -> str | None:
+    """The account name (``oidc:<hash>``) of the OpenID Connect user, if any; the account
+    is made on first sign-in (see ``orchestrator/accounts.py``)."""
+    identity = oidc_identity()
+    if identity is None:
+        return None
+    cached = st.session_state.get(OIDC_KEY)
+    if cached and tuple(cached[0]) == identity[:2]:
+        return str(cached[1])
+    name = orchestrator().oidc_account(*identity)
+    st.session_state[OIDC_KEY] = (identity[:2], name)
+    return name
 
 
 def current_user() -> str | None:
@@ -66,13 +85,21 @@ def current_user() -> str | None:
     return oidc_user()
 
 
+def display_name(user: str) -> str:
+    """How to show the signed-in user: an OIDC account's e-mail or name, else its name."""
+    identity = oidc_identity()
+    if identity is not None and st.session_state.get(USER_KEY) is None:
+        return identity[2]
+    return user
+
+
 def sign_in(name: str) -> None:
     st.session_state[USER_KEY] = name
 
 
 def sign_out() -> None:
     """Forget the local sign-in and everything this session kept about the user."""
-    was_oidc = st.session_state.get(USER_KEY) is None and oidc_user() is not None
+    was_oidc = st.session_state.get(USER_KEY) is None and oidc_identity() is not None
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     if was_oidc:

@@ -1,7 +1,9 @@
 """Sign in: local accounts (bcrypt-hashed by the orchestrator) or OpenID Connect.
 
-The very first start has no accounts: the page then offers to create the first one.
-OpenID Connect is offered when ``.streamlit/secrets.toml`` has an ``[auth]`` section.
+A fresh installation has no admin: the page then offers to create the first account, an
+admin, with the one-time setup code ``dbplay up`` printed (without it nobody who merely
+reaches the page can take the installation). OpenID Connect is offered when
+``.streamlit/secrets.toml`` has an ``[auth]`` section.
 """
 
 from __future__ import annotations
@@ -13,21 +15,25 @@ from ui import feedback, session
 
 
 def _first_account() -> None:
-    st.info("No accounts yet. Create the first account to start using DB Playground.")
+    st.info("No accounts yet. Create the first account, an admin, with the setup code "
+            "that `dbplay up` printed in its terminal.")
     with st.form("first_account"):
+        code = st.text_input("Setup code", key="new_setup_code", placeholder="XXXX-XXXX")
         name = st.text_input("User name", key="new_name")
         password = st.text_input("Password", type="password", key="new_password")
         repeat = st.text_input("Repeat password", type="password", key="new_repeat")
         submitted = st.form_submit_button("Create account", type="primary")
     if not submitted:
         return
-    if not name.strip() or not password:
+    if not code.strip():
+        st.error("Enter the setup code that `dbplay up` printed.")
+    elif not name.strip() or not password:
         st.error("Enter a user name and a password.")
     elif password != repeat:
         st.error("The passwords do not match: type them again.")
     else:
         try:
-            session.orchestrator().create_user(name.strip(), password)
+            session.orchestrator().create_first_admin(code.strip(), name.strip(), password)
         except DBPlayError as exc:
             feedback.show_error(exc)
             return

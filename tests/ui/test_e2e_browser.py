@@ -137,8 +137,11 @@ def test_sign_in_launch_query_chart_and_dashboard(stack: Stack, app_url: str, br
     page.set_default_timeout(60_000)
     page.goto(app_url)
 
-    # Sign in: the first start offers to create the first account.
+    # Sign in: the first start offers to create the first account, with the setup code
+    # `dbplay up` prints (issued here through the same call).
+    setup_code = stack.api().issue_setup_code()
     page.get_by_text("Create the first account").wait_for()
+    widget(page, "new_setup_code", "input").fill(setup_code)
     widget(page, "new_name", "input").fill("alice")
     widget(page, "new_password", "input").fill("correct horse")
     widget(page, "new_repeat", "input").fill("correct horse")
