@@ -13,7 +13,6 @@ and raise :class:`~engines.errors.QueryTimeout` when the server stops the statem
 
 from __future__ import annotations
 
-import itertools
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,7 +21,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from engines import formats
-from engines.errors import DBPlayError, EngineError, ExecutionError
+from engines.errors import (
+    DBPlayError,
+    EngineError,
+    ExecutionError,
+    InvalidRequest,
+    ParseLimitExceeded,
+)
 from engines.result import (
     Column,
     ExplainResult,
@@ -31,9 +36,13 @@ from engines.result import (
     StatementResult,
     jsonable,
 )
+from engines.result_limits import cut_cell, cut_marker, value_size
 
 DEFAULT_MAX_ROWS = 1000
 DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_MAX_RESULT_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_CELL_BYTES = 64 * 1024
+DEFAULT_MAX_SCRIPT_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -75,10 +84,19 @@ class Engine(ABC):
         *,
         max_rows: int = DEFAULT_MAX_ROWS,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
+        max_cell_bytes: int = DEFAULT_MAX_CELL_BYTES,
+        max_script_bytes: int = DEFAULT_MAX_SCRIPT_BYTES,
     ) -> None:
         self.url = url
         self.max_rows = max_rows
         self.timeout_s = timeout_s
+        #: rows stop once the cells kept pass this many bytes (the result is truncated)
+        self.max_result_bytes = max_result_bytes
+        #: a longer cell is cut and marked (see :mod:`engines.result_limits`)
+        self.max_cell_bytes = max_cell_bytes
+        #: a longer script is refused before it is parsed
+        self.max_script_bytes = max_script_bytes
 
     # -- lifecycle -------------------------------------------------------
     def connect(self) -> None:  # noqa: B027 - optional hook
@@ -169,9 +187,11 @@ class Engine(ABC):
         cap = self.max_rows if max_rows is None else max_rows
         limit = self.timeout_s if timeout_s is None else timeout_s
         try:
+            self.check_script_size(script)
             statements = self.split(script)
         except EngineError as exc:
-            return [StatementResult(statement=script.strip(), error=exc.to_dict(),
+            shown = script if len(script) <= 2000 else script[:2000] + cut_marker(len(script))
+            return [StatementResult(statement=shown.strip(), error=exc.to_dict(),
                                     line=exc.line or 1)]
         results: list[StatementResult] = []
         for statement in statements:
@@ -187,9 +207,7 @@ class Engine(ABC):
         cursor: Cursor | None = None
         try:
             cursor = self.run_statement(statement, timeout_s)
-            head = list(itertools.islice(iter(cursor.rows), cap + 1))
-            result.truncated = len(head) > cap
-            result.rows = [[jsonable(v) for v in row] for row in head[:cap]]
+            self._collect_rows(cursor, cap, result)
             result.columns = cursor.columns
             result.notice = cursor.notice
             result.rowcount = cursor.rowcount
@@ -212,15 +230,49 @@ class Engine(ABC):
         result.elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
         return result
 
+    def check_script_size(self, script: str) -> None:
+        """Refuse a script longer than :attr:`max_script_bytes` before parsing it."""
+        if len(script) * 4 <= self.max_script_bytes:
+            return
+        size = len(script.encode("utf-8"))
+        if size > self.max_script_bytes:
+            raise ParseLimitExceeded(
+                f"the script is {size:,} bytes, more than the {self.max_script_bytes:,} "
+                "bytes a request may send; split it or import the data from a file")
+
+    def _collect_rows(self, cursor: Cursor, cap: int, result: StatementResult) -> None:
+        """Up to ``cap`` rows, cells cut, stopping early past :attr:`max_result_bytes`."""
+        rows: list[list[Any]] = []
+        kept = 0
+        stream = iter(cursor.rows)
+        for row in stream:
+            if len(rows) == cap:
+                result.truncated = True
+                result.truncated_reason = f"more than {cap:,} rows (the row cap)"
+                break
+            # in place when the adapter gave a list: it may still pad the rows it
+            # yielded with cells of columns found later (MongoDB documents)
+            cells = row if isinstance(row, list) else list(row)
+            for index, value in enumerate(cells):
+                cells[index] = cut_cell(jsonable(value), self.max_cell_bytes)
+            rows.append(cells)
+            kept += sum(value_size(c) for c in cells)
+            if kept > self.max_result_bytes:
+                result.truncated = True
+                result.truncated_reason = (
+                    f"stopped after {len(rows):,} rows: they hold more than "
+                    f"{self.max_result_bytes:,} bytes (the result size cap)")
+                break
+        result.rows = rows
+
     # -- streaming out and in, shared by all engines ----------------------
     def stream(
         self, query: str, *, timeout_s: float | None = None
     ) -> tuple[list[Column], Iterator[list[Any]], Callable[[], None]]:
         """Run one query with no row cap; rows stream and must be consumed, then closed."""
+        self.check_script_size(query)
         statements = self.split(query)
         if len(statements) != 1:
-            from engines.errors import InvalidRequest
-
             raise InvalidRequest(f"expected exactly one statement to export, got {len(statements)}")
         statement = statements[0]
         try:

@@ -25,7 +25,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
-from engines.errors import QuerySyntaxError, UnsupportedCommand
+from engines.errors import ParseLimitExceeded, QuerySyntaxError, UnsupportedCommand
 
 #: method -> (positional parameters, all accepted keyword parameters)
 COLLECTION_METHODS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -121,6 +121,10 @@ def parse_command(text: str) -> Command:
 def _parse(script: str) -> ast.Module:
     try:
         return ast.parse(script, mode="exec")
+    except RecursionError:
+        raise ParseLimitExceeded(
+            "the script is nested too deeply to parse; split it or flatten the nesting",
+            statement=script) from None
     except SyntaxError as exc:
         raise QuerySyntaxError(f"syntax error: {exc.msg}", statement=script,
                                line=exc.lineno, column=exc.offset, original=exc) from None

@@ -6,6 +6,7 @@
     ├── EngineError                  something went wrong talking to a database
     │   │                            (keeps ``statement`` and the driver's ``original``)
     │   ├── QuerySyntaxError         the statement does not parse (``line``/``column`` if known)
+    │   │   └── ParseLimitExceeded   the script is too long, or nested too deep to parse safely
     │   ├── UnsupportedCommand       valid input we deliberately do not run; says what is supported
     │   ├── QueryTimeout             the server stopped the statement at its time limit
     │   ├── QueryCancelled           the statement was cancelled on request
@@ -77,6 +78,11 @@ class QuerySyntaxError(EngineError):
     pass
 
 
+class ParseLimitExceeded(QuerySyntaxError):
+    """The input is refused before (or instead of) parsing: longer than the script size
+    limit, or nested or chained deeper than the parser handles safely."""
+
+
 class UnsupportedCommand(EngineError):
     pass
 
@@ -91,6 +97,11 @@ class QueryCancelled(EngineError):
 
 class ExecutionError(EngineError):
     pass
+
+
+class StatementCrashed(ExecutionError):
+    """The process running a statement died (signal, out of memory, exit): only that
+    statement's job failed; the worker, other users and the sandbox carry on."""
 
 
 class PermissionDenied(ExecutionError):
@@ -134,6 +145,10 @@ class QuotaExceeded(DBPlayError):
 
 class InvalidRequest(DBPlayError):
     pass
+
+
+class NotAllowed(DBPlayError):
+    """The acting user may not do this (e.g. only admins add or remove accounts)."""
 
 
 class ProvisionError(DBPlayError):

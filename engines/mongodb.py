@@ -156,6 +156,7 @@ class MongoEngine(Engine):
         Documents differ in shape, so the full column set is only known after
         reading them all; only read commands (find, aggregate, ...) can be exported.
         """
+        self.check_script_size(query)
         statements = self.split(query)
         if len(statements) != 1:
             raise InvalidRequest(f"expected exactly one statement to export, got {len(statements)}")
@@ -181,6 +182,7 @@ class MongoEngine(Engine):
 
     # -- explain -----------------------------------------------------------
     def explain(self, statement: str, *, timeout_s: float | None = None) -> ExplainResult:
+        self.check_script_size(statement)
         statements = self.split(statement)
         if len(statements) != 1:
             raise InvalidRequest(f"explain takes exactly one statement, got {len(statements)}")

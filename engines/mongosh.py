@@ -23,7 +23,7 @@ from typing import Any
 import esprima
 
 from engines.base import Statement
-from engines.errors import QuerySyntaxError
+from engines.errors import ParseLimitExceeded, QuerySyntaxError
 from engines.mongosh_values import evaluate, unsupported, where
 
 #: argument shapes: "doc" (object), "list" (array), "docs" (object or array),
@@ -117,6 +117,10 @@ def parse_program(script: str) -> Any:
     """The esprima AST of ``script``; a syntax error becomes QuerySyntaxError."""
     try:
         return esprima.parseScript(script, {"loc": True, "range": True})
+    except RecursionError:
+        raise ParseLimitExceeded(
+            "the script is nested too deeply to parse; split it or flatten the nesting"
+        ) from None
     except esprima.Error as exc:
         message = str(getattr(exc, "message", exc))
         if message.startswith("Line ") and ": " in message:
@@ -156,7 +160,12 @@ def parse_command(text: str) -> Command:
     nodes = _expression_statements(parse_program(text))
     if len(nodes) != 1:
         raise QuerySyntaxError(f"expected one mongosh statement, found {len(nodes)}")
-    return command_from_ast(nodes[0].expression)
+    try:
+        return command_from_ast(nodes[0].expression)
+    except RecursionError:
+        raise ParseLimitExceeded(
+            "the statement is nested too deeply to read; flatten the nesting", statement=text
+        ) from None
 
 
 # -- the call chain ---------------------------------------------------------

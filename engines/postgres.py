@@ -16,17 +16,19 @@ Transactions
     block rolled back, as ``psql -f`` does when it exits, and says so in a notice.
 
 Streaming and limits
-    ``SELECT``/``VALUES``/``TABLE`` queries run behind a psycopg2 named (server-side)
-    cursor, fetched :data:`FETCH_ROWS` at a time. psycopg2 allows named cursors on an
-    autocommit connection only ``WITH HOLD``, so we open a transaction (unless the user's
-    own block is open) and declare the cursor in it; it never outlives that transaction,
-    so nothing is materialized. Closing the result closes the cursor and commits our
-    transaction (a ``SELECT`` may call functions that write, as in psql). Other
-    statements (``FOR UPDATE``, ``INSERT ... RETURNING``, DDL) use a client-side cursor.
+    Every statement that returns rows from a table runs behind a server-side cursor
+    (``DECLARE ... NO SCROLL CURSOR`` in a transaction we open, or in the user's own
+    block), and ``INSERT/UPDATE/DELETE ... RETURNING`` first fills a temporary table
+    that is then read through such a cursor: see :mod:`engines.postgres_fetch`. Rows
+    come in batches sized by the bytes seen so far, so the row cap and the result size
+    cap bound what the worker holds. Closing the result closes the cursor and commits
+    our transaction (a ``SELECT`` may call functions that write, as in psql). DDL,
+    ``SHOW``, ``EXPLAIN`` and the like use a client-side cursor.
     ``SET statement_timeout`` is sent before every statement, so the server stops it;
-    for a streamed query each fetch is one statement for the server, so the limit
-    applies per batch of :data:`FETCH_ROWS`. :meth:`~PostgresEngine.cancel` sends a
-    cancel request and may be called from any thread.
+    for a cursor each fetch is one statement for the server, so the limit applies per
+    batch. :meth:`~PostgresEngine.cancel` sends a cancel request and may be called from
+    any thread. Statements nested too deeply for the parser are refused before parsing
+    (:mod:`engines.postgres_limits`).
 
 Errors, explain, schema, dumps, imports
     See :mod:`engines.postgres_errors` (error mapping), :meth:`PostgresEngine.explain`,
@@ -37,13 +39,12 @@ Errors, explain, schema, dumps, imports
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,12 +64,13 @@ from engines.errors import (
 from engines.postgres_catalog import plan_node, read_schema
 from engines.postgres_dump import PsqlScriptRunner, run_pg_dump
 from engines.postgres_errors import error_message, map_error
+from engines.postgres_fetch import cursor_plan, declare, fetch_rows, release
 from engines.postgres_import import import_records
+from engines.postgres_limits import MAX_FALLBACK_STATEMENTS, check_nesting
 from engines.postgres_script import (
     PgStatement,
     is_copy_from_stdin,
     is_copy_to_stdout,
-    is_streamable,
     parse_one,
     split_script,
     split_sql,
@@ -77,7 +79,6 @@ from engines.result import Column, ExplainResult, ImportReport, SchemaInfo, Stat
 
 log = logging.getLogger(__name__)
 
-FETCH_ROWS = 2000
 #: per-statement limit while restoring (a restore runs scripts, not user queries)
 RESTORE_TIMEOUT_S = 600.0
 _IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
@@ -98,7 +99,6 @@ class PostgresEngine(Engine):
         self._conn: Any = None
         self._types: dict[int, str] = {}
         self._cancelled = threading.Event()
-        self._cursor_ids = itertools.count(1)
         #: what the last :meth:`restore` deliberately skipped or ignored
         self.restore_notices: list[str] = []
 
@@ -158,7 +158,13 @@ class PostgresEngine(Engine):
 
     # -- statements ------------------------------------------------------------
     def split(self, script: str) -> list[Statement]:
-        """Statements up to and including the first one that does not parse, like psql."""
+        """Statements up to and including the first one that does not parse, like psql.
+
+        A script nested too deeply for the parser is refused first, and a long one
+        that does not parse fails as a whole (see :mod:`engines.postgres_limits`)."""
+        shape = check_nesting(script)
+        if shape.semicolons > MAX_FALLBACK_STATEMENTS:
+            return list(split_sql(script))  # a syntax error fails the whole script
         return list(split_script(script))
 
     def execute(self, script: str, *, max_rows: int | None = None,
@@ -176,6 +182,8 @@ class PostgresEngine(Engine):
     def run_statement(self, statement: Statement, timeout_s: float) -> Cursor:
         if isinstance(statement, PgStatement):
             statement.raise_if_unparsed()
+        if not isinstance(statement, PgStatement):
+            check_nesting(statement.text)
         node = statement.node if isinstance(statement, PgStatement) else parse_one(statement.text)
         if is_copy_from_stdin(node):
             raise UnsupportedCommand(
@@ -195,8 +203,9 @@ class PostgresEngine(Engine):
             error = self._wrap(exc, statement)
             self._recover()
             raise error from exc
-        if is_streamable(node):
-            return self._stream(conn, statement)
+        plan = cursor_plan(node)
+        if plan is not None:
+            return self._server_cursor(conn, statement, plan)
         cur = conn.cursor()
         try:
             cur.execute(statement.text)
@@ -211,49 +220,31 @@ class PostgresEngine(Engine):
         return Cursor(columns=self._columns(cur.description), rows=iter(cur),
                       rowcount=rowcount, notice=self._notices(), close=cur.close)
 
-    def _stream(self, conn: Any, statement: Statement) -> Cursor:
-        began = self._status() == _IDLE
-        cur = conn.cursor(name=f"dbplay_{next(self._cursor_ids)}", withhold=True)
-        cur.itersize = FETCH_ROWS
+    def _server_cursor(self, conn: Any, statement: Statement, plan: str) -> Cursor:
+        """Rows through a server-side cursor, in bounded batches (:mod:`postgres_fetch`)."""
         try:
-            if began:
-                with conn.cursor() as plain:
-                    plain.execute("BEGIN")
-            cur.execute(statement.text)
-            first = cur.fetchmany(FETCH_ROWS)
-            columns = self._columns(cur.description)
-        except psycopg2.Error as exc:
-            sent = (cur.query or b"").decode("utf-8", "replace")
-            offset = len(sent) - len(statement.text) if sent.endswith(statement.text) else 0
-            error = self._wrap(exc, statement, offset)
-            self._discard(cur)
+            opened = declare(conn, statement.text, plan, self._status,
+                             lambda exc, offset: self._wrap(exc, statement, offset))
+            description, _first, rows = fetch_rows(
+                opened, self.max_result_bytes, lambda exc: self._wrap(exc, statement))
+            columns = self._columns(description)
+        except (psycopg2.Error, EngineError) as exc:
+            error = exc if isinstance(exc, EngineError) else self._wrap(exc, statement)
             self._recover()
             raise error from exc
 
-        def rows() -> Iterator[Sequence[Any]]:
-            yield from first
-            batch = first
-            while len(batch) == FETCH_ROWS:
-                try:
-                    batch = cur.fetchmany(FETCH_ROWS)
-                except psycopg2.Error as exc:
-                    raise self._wrap(exc, statement) from exc
-                yield from batch
-
         def close() -> None:
-            self._discard(cur)
             if self._conn is None or self._conn.closed:
                 return
             try:
-                if self._status() == _INERROR:
-                    self._recover()
-                elif began and self._status() == _INTRANS:
-                    with self._conn.cursor() as plain:
-                        plain.execute("COMMIT")
+                release(opened, self._status)
             except psycopg2.Error:
                 self._recover()
+            if self._status() == _INERROR:
+                self._recover()
 
-        return Cursor(columns=columns, rows=rows(), notice=self._notices(), close=close)
+        return Cursor(columns=columns, rows=rows, rowcount=opened.rowcount,
+                      notice=self._notices(), close=close)
 
     @staticmethod
     def _discard(cur: Any) -> None:
@@ -294,6 +285,8 @@ class PostgresEngine(Engine):
         an open user block, a savepoint) that is rolled back: explaining an ``INSERT``,
         ``DELETE`` or a ``SELECT`` of a writing function changes nothing.
         """
+        self.check_script_size(statement)
+        check_nesting(statement)
         statements = split_sql(statement)
         if len(statements) != 1:
             raise InvalidRequest(f"explain takes exactly one statement, got {len(statements)}")

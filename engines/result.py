@@ -56,7 +56,9 @@ class Column:
 class StatementResult:
     """The outcome of one statement of a script.
 
-    ``rows`` hold at most the row cap; ``truncated`` says more rows existed.
+    ``rows`` hold at most the row cap and about ``max_result_bytes``; ``truncated`` says
+    more rows existed and ``truncated_reason`` which cap stopped them. Cells longer than
+    ``max_cell_bytes`` are cut and marked (:mod:`engines.result_limits`).
     ``rowcount`` is the number of rows affected (DML) or returned, ``None`` if unknown.
     ``line`` is the 1-based line where the statement starts inside the script.
     ``error`` is ``None`` or ``{"type", "message", "line"?, "column"?}``.
@@ -71,6 +73,8 @@ class StatementResult:
     error: dict[str, Any] | None = None
     line: int = 1
     notice: str | None = None
+    #: why ``truncated``: the row cap, or the result size cap (``max_result_bytes``)
+    truncated_reason: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -2,9 +2,12 @@
 
 URL: ``sqlite:///absolute/path/to/file.db``.
 
-* Scripts are split with SQLite's own tokenizer (:func:`sqlite3.complete_statement`):
-  a candidate end at each ``;`` is accepted only when SQLite says the text up to it is
-  a complete statement, so ``;`` inside strings, comments and trigger bodies is safe.
+* Scripts are split by :mod:`engines.sqlite_split` (SQLite's own tokenizer,
+  :func:`sqlite3.complete_statement`, decides inside trigger bodies), so ``;`` inside
+  strings, comments and trigger bodies is safe.
+* Every connection is fenced by :mod:`engines.sqlite_fence`: no ``ATTACH``/``VACUUM
+  INTO``, no extensions, no file-touching pragmas; the statements touch only the
+  sandbox's own file. A denial is a :class:`~engines.errors.PermissionDenied` saying why.
 * Time limits use a progress handler that aborts the statement at its deadline
   (reported as :class:`~engines.errors.QueryTimeout`); :meth:`cancel` uses
   ``sqlite3_interrupt``.
@@ -19,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import itertools
-import re
 import sqlite3
 import threading
 import time
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from engines import sqlite_fence
 from engines.base import Cursor, Engine, Statement
 from engines.errors import (
     EngineError,
@@ -35,6 +38,7 @@ from engines.errors import (
     ExecutionError,
     ImportRowError,
     InvalidRequest,
+    PermissionDenied,
     QueryCancelled,
     QuerySyntaxError,
     QueryTimeout,
@@ -51,43 +55,13 @@ from engines.result import (
     SchemaInfo,
     TableInfo,
 )
+from engines.sqlite_split import split_sqlite
 from engines.text_values import all_text, column_kinds
 from engines.text_values import parse as parse_text
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
-_LEADING_NOISE = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/|;)*", re.S)
 _PROGRESS_STEPS = 1000
 SAMPLE_ROWS = 1000  # records read ahead to choose the columns of a new table on import
-
-
-def _is_blank(text: str) -> bool:
-    """True when ``text`` holds only whitespace, comments and semicolons."""
-    return _LEADING_NOISE.match(text).end() == len(text)  # type: ignore[union-attr]
-
-
-def split_sqlite(script: str) -> list[Statement]:
-    statements: list[Statement] = []
-    start = 0
-    for match in re.finditer(";", script):
-        end = match.end()
-        chunk = script[start:end]
-        if sqlite3.complete_statement(chunk):
-            _append(statements, script, start, end)
-            start = end
-    _append(statements, script, start, len(script))
-    return statements
-
-
-def _append(out: list[Statement], script: str, start: int, end: int) -> None:
-    chunk = script[start:end]
-    if _is_blank(chunk):
-        return
-    skipped = _LEADING_NOISE.match(chunk).end()  # type: ignore[union-attr]
-    begin = start + skipped
-    text = script[begin:end].strip()
-    line = script.count("\n", 0, begin) + 1
-    column = begin - (script.rfind("\n", 0, begin) + 1) + 1
-    out.append(Statement(text=text, line=line, column=column))
 
 
 def _path_from_url(url: str) -> str:
@@ -116,6 +90,7 @@ class SQLiteEngine(Engine):
         self._conn: sqlite3.Connection | None = None
         self._deadline = 0.0
         self._cancelled = threading.Event()
+        self._fence = sqlite_fence.Fence()
 
     # -- connection --------------------------------------------------------
     @property
@@ -130,8 +105,10 @@ class SQLiteEngine(Engine):
             return
         if self.path != ":memory:" and not Path(self.path).parent.is_dir():
             raise EngineUnavailable(f"directory of SQLite file {self.path!r} does not exist")
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA foreign_keys = ON")
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA foreign_keys = ON")
+        self._fence = sqlite_fence.install(conn)
+        self._conn = conn
 
     def close(self) -> None:
         if self._conn is not None:
@@ -153,6 +130,7 @@ class SQLiteEngine(Engine):
     def run_statement(self, statement: Statement, timeout_s: float) -> Cursor:
         conn = self.conn
         self._cancelled.clear()
+        self._fence.reset()
         self._deadline = time.monotonic() + timeout_s
         conn.set_progress_handler(self._progress, _PROGRESS_STEPS)
         try:
@@ -200,16 +178,26 @@ class SQLiteEngine(Engine):
             or "unrecognized token" in message
         ):
             return QuerySyntaxError(message, statement=statement.text, original=exc)
+        if isinstance(exc, MemoryError):  # SQLITE_NOMEM: the heap cap was reached
+            return ExecutionError(
+                "out of memory: the statement needs more than the "
+                f"{sqlite_fence.HEAP_LIMIT_BYTES // 2**20} MiB SQLite may use in a sandbox",
+                statement=statement.text, original=exc)
+        denial = self._fence.explain(message)
+        if denial is not None:
+            return PermissionDenied(denial, statement=statement.text, original=exc)
         if isinstance(exc, sqlite3.ProgrammingError) and "one statement" in message:
             return QuerySyntaxError(message, statement=statement.text, original=exc)
         return ExecutionError(message, statement=statement.text, original=exc)
 
     # -- explain / schema ------------------------------------------------------
     def explain(self, statement: str, *, timeout_s: float | None = None) -> ExplainResult:
+        self.check_script_size(statement)
         stmts = self.split(statement)
         if len(stmts) != 1:
             raise InvalidRequest("explain takes exactly one statement")
         text = stmts[0].text.rstrip(";")
+        self._fence.reset()
         try:
             raw = self.conn.execute(f"EXPLAIN QUERY PLAN {text}").fetchall()
         except Exception as exc:
@@ -289,12 +277,14 @@ class SQLiteEngine(Engine):
         conn = self.conn
         conn.execute("BEGIN")
         for st in statements:
+            self._fence.reset()
             try:
                 conn.execute(st.text)
             except sqlite3.Error as exc:
                 conn.execute("ROLLBACK")
                 raise RestoreError(
-                    f"statement at line {st.line} failed: {exc}",
+                    f"statement at line {st.line} failed: "
+                    f"{self._fence.explain(str(exc)) or exc}",
                     statement=st.text, original=exc, line=st.line,
                 ) from exc
         conn.execute("COMMIT")
