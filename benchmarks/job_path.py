@@ -1,6 +1,8 @@
 """What the job path costs: ``SELECT 1`` through API -> Redis -> worker -> metadata DB
 -> waiter, against the same statement on the raw driver; plus the first query after
-an idle period, and sustained provisions per second.
+an idle period, sustained provisions per second, and what running each job in its own
+fenced statement process (``workers/isolation``: hand-off to a forked child, Landlock,
+connect) adds to an in-process adapter call, back to back and with idle gaps.
 
     .venv/bin/python benchmarks/job_path.py [--n 300] [--postgres]
 
@@ -99,6 +101,7 @@ def main() -> int:
                 idle += _time(lambda s=sb.id: api.run_query("bench", s, "SELECT 1"), 1)
             print(f"{kind} first query after 1.5 s idle: p50 {statistics.median(idle):.2f} ms "
                   f"max {max(idle):.2f} ms")
+            _statement_process(settings, kind, sb.id, url, raw_engine, args.n)
             raw_engine.close()
 
         t0 = time.perf_counter()
@@ -118,6 +121,37 @@ def main() -> int:
     finally:
         services.down(settings)
     return 0
+
+
+def _statement_process(settings: Any, kind: str, sandbox_id: str, url: str, engine: Any,
+                       n: int) -> None:
+    """A fenced statement process per call against the adapter called in-process."""
+    from workers.isolation import operations
+    from workers.isolation.fence import sandbox_paths
+    from workers.isolation.runner import StatementProcesses
+
+    statements = StatementProcesses(settings)
+    params = {"text": "SELECT 1", "max_rows": 10, "timeout_s": 10}
+
+    def fenced() -> Any:
+        return statements.run("bench", engine=kind, url=url, operation=operations.execute,
+                              params=params, label="SELECT 1",
+                              sandbox_files=sandbox_paths(sandbox_id, kind, url))
+
+    statements.start()
+    try:
+        _time(fenced, 10)  # the zygote has imported the engines
+        time.sleep(3)
+        inproc = _time(lambda: operations.execute(engine, params), n)
+        burst = _time(fenced, n)
+        spaced = []
+        for _ in range(max(n // 5, 10)):
+            time.sleep(0.2)  # an interactive pace: the zygote forks spare children meanwhile
+            spaced += _time(fenced, 1)
+        _report(f"{kind} statement process, back to back (vs in-process adapter)", inproc, burst)
+        _report(f"{kind} statement process, 0.2 s apart (vs in-process adapter)", inproc, spaced)
+    finally:
+        statements.stop()
 
 
 def _raw_driver(kind: str, url: str) -> Callable[[], Any]:

@@ -1,6 +1,8 @@
 """The control channel: a thread per worker process listening on Redis pub/sub for
-cancel requests and stopping the matching statement on the server (``Engine.cancel``:
-``sqlite3_interrupt`` for SQLite, a cancel request for PostgreSQL, ...)."""
+cancel requests and passing each to the statement process running that job
+(``workers/isolation``), whose own thread stops the statement on the server
+(``Engine.cancel``: ``sqlite3_interrupt`` for SQLite, a cancel request for PostgreSQL,
+...); a process that does not stop within a few seconds is killed."""
 
 from __future__ import annotations
 

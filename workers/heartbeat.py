@@ -127,5 +127,6 @@ def stack_status(client: redis.Redis, fallback_provisioner: dict[str, Any]) -> d
         published = None
     if isinstance(published, dict) and "name" in published:
         status["provisioner"] = {"name": published["name"],
-                                 "engines": list(published.get("engines") or [])}
+                                 "engines": list(published.get("engines") or []),
+                                 "landlock": int(published.get("landlock") or 0)}
     return status

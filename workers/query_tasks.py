@@ -1,22 +1,27 @@
 """Job bodies that run user work inside a sandbox: statements, plans, schema, paging,
-imports and exports. Statements run with the sandbox's user role and the server-side
-time limit; a cancel request stops them on the server (see ``workers/control.py``).
+imports and exports. Each runs in a short-lived fenced statement process of its own
+(``workers/isolation``), never in the worker, with the sandbox's user role and the
+server-side time limit; a cancel request reaches the process, which stops the statement
+on the server (see ``workers/control.py``). A statement that crashes its process fails
+its own job only.
 """
 
 from __future__ import annotations
 
-import itertools
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+import datetime as dt
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from engines.base import Engine
 from engines.errors import NotFound, QueryCancelled
-from engines.result import StatementResult
-from orchestrator.models import Job, Sandbox
+from orchestrator.models import Job, Sandbox, utcnow
+from orchestrator.provisioning import SandboxHandle
+from orchestrator.uploads import UploadStore, uploads_root
+from workers.isolation import operations
+from workers.isolation.fence import sandbox_paths
+from workers.isolation.protocol import Operation
 from workers.jobrun import claimed_sandbox
+from workers.memory_kills import explain_lost_connections
 from workers.runtime import Runtime
 
 
@@ -28,31 +33,30 @@ def _sandbox(rt: Runtime, job: Job) -> Sandbox:
     return sb
 
 
-@contextmanager
-def _busy(rt: Runtime, job: Job) -> Iterator[Engine]:
-    """The sandbox's engine, registered for cancel while the job runs (the job was
-    counted on the sandbox - ready -> busy - when it was claimed)."""
+def _run(rt: Runtime, job: Job, operation: Operation, params: dict[str, Any], *, label: str,
+         job_reads: Iterable[Path] = (), job_writes: Iterable[Path] = ()) -> Any:
+    """``operation`` on the job's sandbox, run in a fenced statement process of its own
+    (``workers/isolation``) as the sandbox's user role, cancellable by the job's id (the
+    job was counted on the sandbox - ready -> busy - when it was claimed)."""
     sb = claimed_sandbox()
     if sb is None or sb.id != job.sandbox_id:
         sb = _sandbox(rt, job)
-    engine = rt.engine_for(sb)
-    # a cancel that arrives before this registration is announced again by the API
+    handle = SandboxHandle.from_dict(sb.handle or {})
+    # a cancel that arrives before the child is registered is announced again by the API
     # until the job ends, so no extra round trip to Redis here
-    rt.register_running(job.id, engine)
-    try:
-        yield engine
-    finally:
-        rt.unregister_running(job.id)
+    return rt.statements.run(
+        job.id, engine=sb.engine, url=handle.user_url, operation=operation, params=params,
+        label=label, sandbox_files=sandbox_paths(sb.id, sb.engine, handle.user_url),
+        job_reads=job_reads, job_writes=job_writes)
 
 
 def query(rt: Runtime, job: Job) -> list[dict[str, Any]]:
     p = job.params
-    with _busy(rt, job) as engine:
-        results = engine.execute(p["text"], max_rows=p["max_rows"], timeout_s=p["timeout_s"])
-    if any(r.error and r.error.get("type") == "EngineUnavailable" for r in results):
-        rt.drop_engine(job.sandbox_id or "")
-    out = [r.to_dict() for r in results]
-    if results and results[-1].error and results[-1].error.get("type") == "QueryCancelled":
+    started = utcnow() - dt.timedelta(seconds=1)
+    out: list[dict[str, Any]] = _run(rt, job, operations.execute, p, label=p["text"])
+    explain_lost_connections(rt, job.sandbox_id or "", started, out)
+    error = out[-1].get("error") if out else None
+    if error and error.get("type") == "QueryCancelled":
         raise _CancelledWithResults(out)
     return out
 
@@ -68,35 +72,36 @@ class _CancelledWithResults(QueryCancelled):
 
 
 def explain(rt: Runtime, job: Job) -> dict[str, Any]:
-    with _busy(rt, job) as engine:
-        return engine.explain(job.params["text"], timeout_s=job.params["timeout_s"]).to_dict()
+    result: dict[str, Any] = _run(rt, job, operations.explain, job.params,
+                                  label=job.params["text"])
+    return result
 
 
 def schema(rt: Runtime, job: Job) -> dict[str, Any]:
-    with _busy(rt, job) as engine:
-        return engine.schema().to_dict()
+    result: dict[str, Any] = _run(rt, job, operations.schema, {}, label="schema read")
+    return result
 
 
 def fetch_page(rt: Runtime, job: Job) -> dict[str, Any]:
     """Rows ``offset`` .. ``offset+limit`` of one statement, streamed from the server."""
-    p = job.params
-    started = time.perf_counter()
-    with _busy(rt, job) as engine:
-        columns, rows, close = engine.stream(p["text"], timeout_s=p["timeout_s"])
-        try:
-            page = list(itertools.islice(rows, p["offset"], p["offset"] + p["limit"] + 1))
-        finally:
-            close()
-    result = StatementResult(statement=p["text"], columns=columns, rows=page[:p["limit"]],
-                             rowcount=len(page[:p["limit"]]), truncated=len(page) > p["limit"])
-    result.elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
-    return result.to_dict()
+    result: dict[str, Any] = _run(rt, job, operations.fetch_page, job.params,
+                                  label=job.params["text"])
+    return result
 
 
 def import_data(rt: Runtime, job: Job) -> dict[str, Any]:
+    """Rows of an upload (see ``orchestrator/uploads.py``): only an upload id of the job's
+    owner is accepted, never a path."""
     p = job.params
-    with _busy(rt, job) as engine:
-        return engine.import_file(p["target"], Path(p["path"]), p.get("fmt")).to_dict()
+    uploads = UploadStore(uploads_root(rt.settings.home))
+    path = uploads.open_path(job.owner, p.get("upload", ""))
+    try:
+        report: dict[str, Any] = _run(
+            rt, job, operations.import_file, {**p, "path": str(path)},
+            label=f"import into {p['target']}", job_reads=[path])
+        return report
+    finally:
+        uploads.discard(job.owner, p["upload"])
 
 
 def export(rt: Runtime, job: Job) -> dict[str, Any]:
@@ -104,8 +109,9 @@ def export(rt: Runtime, job: Job) -> dict[str, Any]:
     out = Path(p["out"])
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with _busy(rt, job) as engine:
-            rows = engine.export(p["query"], p["fmt"], out, timeout_s=p["timeout_s"])
+        out.touch(mode=0o600)  # the statement process may write this one file only
+        rows: int = _run(rt, job, operations.export, {**p, "out": str(out)},
+                         label=p["query"], job_writes=[out])
     except BaseException:
         out.unlink(missing_ok=True)  # no half-written file left behind
         raise

@@ -4,7 +4,9 @@ Reads the settings, sets up the broker and the runtime, then imports the actors
 (so nothing is configured at import time), and consumes the chosen queues until
 SIGTERM/SIGINT. One process per queue group keeps interactive statements away from
 long provisioning and snapshot jobs; idle consumers wake on a doorbell
-(``workers/broker.py``) instead of Dramatiq's polling back-off.
+(``workers/broker.py``) instead of Dramatiq's polling back-off. A worker that runs user
+work starts its statement-process zygote (``workers/isolation``) at once, so the first
+job does not wait for the engines to be imported.
 """
 
 from __future__ import annotations
@@ -12,17 +14,22 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import Any
 
 import dramatiq
 from dramatiq import Worker
 
-from orchestrator.jobs import PROVISION, QUEUES
+from orchestrator.jobs import BACKGROUND, INTERACTIVE, PROVISION, QUEUES
 from orchestrator.process_signals import configure_logging, stop_on_signals
 from orchestrator.settings import Settings
 from workers import runtime
 from workers.broker import make_broker
 from workers.control import CancelListener
 from workers.heartbeat import Heartbeat, provisioner_publisher
+from workers.isolation.runner import StatementProcesses
+
+#: queues whose jobs run user work, in statement processes (``workers/isolation``)
+USER_WORK_QUEUES = {INTERACTIVE, BACKGROUND}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,12 +43,23 @@ def main(argv: list[str] | None = None) -> int:
     broker = make_broker(settings, worker=True)
     dramatiq.set_broker(broker)
     rt = runtime.init(settings, watch_events=PROVISION in args.queues)
+    if set(args.queues) & USER_WORK_QUEUES:
+        rt.statements.start()  # the zygote imports the engines while the worker starts
+        abi = rt.statements.landlock_abi()
+        logging.getLogger("workers").info(
+            "statement processes: landlock %s", f"on (ABI {abi})" if abi else
+            "off (the kernel has none; environment, umask and memory fences only)")
     import workers.actors  # noqa: F401 - declares the actors on the broker
 
     worker = Worker(broker, queues=set(args.queues), worker_timeout=settings.worker_timeout_ms,
                     worker_threads=args.threads or settings.worker_threads)
     listener = CancelListener(rt)
-    publish = provisioner_publisher(rt.provisioners.info) if PROVISION in args.queues else None
+    def describe() -> dict[str, Any]:
+        # the kernel's Landlock ABI, for `dbplay status`: 0 means statement processes run
+        # without the filesystem and network fence (the other fences still apply)
+        return {**rt.provisioners.info(), "landlock": StatementProcesses.landlock_abi()}
+
+    publish = provisioner_publisher(describe) if PROVISION in args.queues else None
     heartbeat = Heartbeat(rt.redis, args.queues, publish)
     stop = stop_on_signals()
     worker.start()
@@ -53,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     listener.stop()
     worker.stop(timeout=10_000)
     broker.close()
+    rt.statements.stop()
     rt.db.dispose()
     return 0
 
