@@ -27,12 +27,27 @@ import psycopg2.extensions
 
 from engines.base import Statement
 from engines.errors import DumpError, EngineError, QuerySyntaxError, RestoreError
-from engines.postgres_script import ScriptStep, read_psql_script, skip_reason
+from engines.postgres_script import (
+    ScriptStep,
+    created_extension,
+    read_psql_script,
+    skip_reason,
+)
 
 DUMP_TIMEOUT_S = 3600.0
 _META = re.compile(r"\\([A-Za-z]+|.)(.*)", re.S)
 _COPY_LINE = re.compile(r"\bline (\d+)")
 _IGNORED_META = ("set", "unset", "echo", "qecho", "pset", "timing")
+#: SQLSTATE insufficient_privilege
+_NO_PRIVILEGE = "42501"
+#: how much of a failed statement its error message quotes
+_HEAD_CHARS = 80
+
+
+def statement_head(text: str) -> str:
+    """The start of a statement, on one line, for an error message."""
+    head = " ".join(text.split())
+    return head if len(head) <= _HEAD_CHARS else head[:_HEAD_CHARS - 3] + "..."
 
 
 def pg_dump_binary(major: int) -> str | None:
@@ -84,7 +99,10 @@ class PsqlScriptRunner:
       accepted between them. Any other meta-command raises :class:`RestoreError`.
 
     Everything skipped or ignored is recorded in :attr:`notices`. Errors raise
-    :class:`RestoreError` with the line in the script (inside COPY data: the data line).
+    :class:`RestoreError` with the line in the script (inside COPY data: the data line)
+    and the start of the statement. Sandboxes restore as their non-superuser owner role,
+    so a statement that needs more rights (``COPY ... FROM PROGRAM``, ``ALTER ROLE ...
+    SUPERUSER``, ``LANGUAGE c``, an untrusted extension) fails the restore here.
     """
 
     def __init__(self, cur: Any, wrap: Callable[[Exception, Statement], EngineError]) -> None:
@@ -157,6 +175,11 @@ class PsqlScriptRunner:
         in_data = _COPY_LINE.search(context) if step.kind == "copy" else None
         if in_data:
             line = step.data_line + int(in_data.group(1)) - 1
-        return RestoreError(f"statement at line {line} failed: {wrapped.message}",
-                            statement=step.text, original=exc, line=line,
+        message = wrapped.message
+        extension = created_extension(step.node)
+        if extension is not None and exc.pgcode == _NO_PRIVILEGE:
+            message = (f"extension {extension} is not trusted: a sandbox may create only "
+                       f"trusted extensions (pgcrypto, hstore, citext, ...) ({message})")
+        return RestoreError(f"statement at line {line} failed ({statement_head(step.text)}): "
+                            f"{message}", statement=step.text, original=exc, line=line,
                             column=wrapped.column)

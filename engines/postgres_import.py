@@ -133,7 +133,7 @@ def import_records(conn: Any, target: str, records: Iterable[dict[str, Any]]) ->
     with conn.cursor() as cur:
         cur.execute("BEGIN")
         first = _checked(itertools.islice(stream, BATCH_ROWS), 1)
-        cur.execute("SELECT to_regclass(%s)", (table,))
+        cur.execute("SELECT pg_catalog.to_regclass(%s)", (table,))
         if cur.fetchone()[0] is None:
             if not first:
                 cur.execute("COMMIT")

@@ -35,15 +35,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from pglast import ast, parser
-from pglast.enums import AlterTableType
+from pglast.enums import AlterTableType, ObjectType
 
 from engines.base import Statement
-from engines.errors import QuerySyntaxError
+from engines.errors import ParseLimitExceeded, QuerySyntaxError
+from engines.postgres_limits import check_nesting
 
 _BACKSLASH_LINE = re.compile(r"^[ \t]*\\", re.M)
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
 # statements whose first keyword is one of these may need a closer look in a restore
-_CLASSIFY_WORDS = frozenset({"ALTER", "COPY", "CREATE", "DROP", "GRANT", "REVOKE", "SET"})
+_CLASSIFY_WORDS = frozenset({"ALTER", "COMMENT", "COPY", "CREATE", "DROP", "GRANT", "REVOKE",
+                             "SET"})
 
 
 @dataclass
@@ -218,6 +220,11 @@ def skip_reason(node: Any) -> str | None:
       role that restores them (the dump's roles do not exist in a sandbox).
     * ``GRANT``/``REVOKE``/``ALTER DEFAULT PRIVILEGES``: like ``--no-privileges``, for
       the same reason; a sandbox has a single role.
+    * ``COMMENT ON EXTENSION``: ``CREATE EXTENSION`` sets the extension's own comment, and
+      extensions a sandbox did not create (``plpgsql``) belong to the server.
+
+    Everything else runs with the restoring role's rights: a sandbox restores as its
+    non-superuser owner, so a statement that needs more fails the restore.
     """
     if isinstance(node, (ast.CreatedbStmt, ast.DropdbStmt)):
         return "a sandbox is one database"
@@ -229,7 +236,14 @@ def skip_reason(node: Any) -> str | None:
         return "owners are not restored (like pg_restore --no-owner)"
     if isinstance(node, (ast.GrantStmt, ast.GrantRoleStmt, ast.AlterDefaultPrivilegesStmt)):
         return "privileges are not restored (like pg_restore --no-privileges)"
+    if isinstance(node, ast.CommentStmt) and node.objtype == ObjectType.OBJECT_EXTENSION:
+        return "an extension keeps the comment it comes with"
     return None
+
+
+def created_extension(node: Any) -> str | None:
+    """The name of the extension a ``CREATE EXTENSION`` statement creates, else None."""
+    return str(node.extname) if isinstance(node, ast.CreateExtensionStmt) else None
 
 
 # -- psql scripts ------------------------------------------------------------------
@@ -299,6 +313,7 @@ def read_psql_script(text: str) -> Iterator[ScriptStep]:
         end = barrier.start() if barrier else size
         while True:
             window = text[pos:end]
+            _refuse_deep_statements(window, pos, lines)
             error: parser.ParseError | None = None
             try:
                 slices = parser.split(window, only_slices=True)
@@ -346,6 +361,34 @@ def read_psql_script(text: str) -> Iterator[ScriptStep]:
                          data=text[data_start:terminator.start()],
                          data_line=lines.position(data_start)[0])
         pos = _line_after(text, terminator.start())
+
+
+def _refuse_deep_statements(window: str, offset: int, lines: LineIndex) -> None:
+    """Refuse a statement of ``window`` nested deeper than the parser survives, before
+    the parser sees it (a dump is user input too: see :mod:`engines.postgres_limits`).
+
+    Pieces are cut by the scanner alone (it never crashes); a ``COPY ... FROM stdin``
+    ends the SQL of the window (its data follows), and a scanner error (a quote in COPY
+    data, say) ends it too: the parser reports what really is unterminated."""
+    try:
+        pieces = parser.split(window, with_parser=False, only_slices=True)
+    except parser.ParseError as exc:
+        stop = exc.args[1] if len(exc.args) > 1 and exc.args[1] is not None else 0
+        try:
+            pieces = parser.split(window[:stop], with_parser=False, only_slices=True)
+        except parser.ParseError:
+            pieces = ()
+    for piece in pieces:
+        statement = window[piece]
+        try:
+            check_nesting(statement)
+        except ParseLimitExceeded as exc:
+            line, _column = lines.position(offset + piece.start)
+            exc.line = line + (exc.line or 1) - 1
+            exc.statement = statement[:200]
+            raise
+        if _is_copy_in(statement):
+            return
 
 
 def _sql_steps(window: str, offset: int, slices: Any, lines: LineIndex) -> Iterator[ScriptStep]:

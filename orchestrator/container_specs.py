@@ -11,11 +11,18 @@ PostgreSQL has two roles (created at image build time by ``compose/postgres/setu
 ``DBPLAY_ADMIN_PASSWORD`` when the container starts) and ``sandbox`` (``NOSUPERUSER
 NOCREATEDB NOCREATEROLE``, no server-file or program roles, may connect only to the
 ``sandbox`` database; it has no password until the sandbox is claimed, then the request's).
+
+No user-written SQL runs as ``dbplay_admin``: a template's dump is restored through the
+``sandbox`` role (:meth:`ContainerSpec.restore_url`; it owns the database and schema
+``public``, so the dump's objects are the user's own and a dump needing more rights fails),
+and every administrative connection pins ``search_path`` to ``pg_catalog, pg_temp`` in its
+start-up packet, which beats any ``ALTER ROLE/DATABASE ... SET search_path`` a user made.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -104,71 +111,66 @@ class ContainerSpec:
         """The connection string for the owner's own tools (psql, mongosh, an HTTP client)."""
         return self.user_url(host, port, password)
 
-    def after_restore(self, admin_url: str) -> None:
-        """Runs once after a dump was restored through ``admin_url`` (before baking)."""
+    def user_secret(self, password: str, admin_password: str) -> str:
+        """The secret the owner's URLs carry: the request's password, unless the engine
+        cannot take one after start-up (Chroma: its token is fixed when the container
+        starts, so it is the container's own random secret)."""
+        return password
+
+    def connection_info(self) -> dict[str, bool]:
+        """What a handle's ``info`` says about connecting: ``auth`` (the server asks for
+        credentials) and ``standin`` (the offline MongoDB stand-in)."""
+        return {"auth": True, "standin": False}
+
+    def restore_url(self, admin_url: str, host: str, port: int) -> str:
+        """Make a fresh container ready to load a template's dump and return the URL to
+        restore it through (before baking). Default: the admin URL."""
+        return admin_url
+
+    def after_restore(self, admin_url: str, restore_url: str) -> None:
+        """Runs once after a dump was restored through ``restore_url`` (before baking)."""
+
+    def snapshot_url(self, admin_url: str, user_url: str) -> str:
+        """The URL a running sandbox is dumped through for a snapshot. Default: admin."""
+        return admin_url
 
     def claim(self, admin_url: str, password: str) -> None:
         """Hand a running, ready container to its owner: enable ``password`` for the user."""
 
 
-_OWNERSHIP_SQL = """
-DO $dbplay$
-DECLARE
-    r record;
-BEGIN
-    FOR r IN
-        SELECT format('ALTER SCHEMA %I OWNER TO sandbox', n.nspname) AS stmt
-          FROM pg_namespace n
-         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
-           AND n.nspname !~ '^pg_(toast|temp)'
-        UNION ALL
-        SELECT format('ALTER TABLE %s OWNER TO sandbox', c.oid::regclass)
-          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm')
-           AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-           AND n.nspname !~ '^pg_(toast|temp)'
-        UNION ALL
-        SELECT format('ALTER SEQUENCE %s OWNER TO sandbox', c.oid::regclass)
-          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind = 'S'
-           AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-           AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                            WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass
-                              AND d.refclassid = 'pg_class'::regclass
-                              AND d.deptype IN ('a', 'i'))
-        UNION ALL
-        SELECT format('ALTER %s %s OWNER TO sandbox',
-                      CASE p.prokind WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE'
-                                     ELSE 'FUNCTION' END,
-                      p.oid::regprocedure)
-          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
-        UNION ALL
-        SELECT format('ALTER TYPE %s OWNER TO sandbox', t.oid::regtype)
-          FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
-           AND (t.typtype IN ('d', 'e', 'r', 'm')
-                OR (t.typtype = 'c'
-                    AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
-    LOOP
-        BEGIN
-            EXECUTE r.stmt;
-        EXCEPTION WHEN others THEN
-            RAISE WARNING 'dbplay: % failed: %', r.stmt, SQLERRM;
-        END;
-    END LOOP;
-END
-$dbplay$;
-ANALYZE;
+#: pinned in every administrative connection's start-up packet (a client setting wins over
+#: role and database defaults): a user's ``ALTER ROLE/DATABASE ... SET search_path`` and
+#: objects in ``public`` can never shadow what the orchestrator calls
+ADMIN_OPTIONS = "options=" + quote("-csearch_path=pg_catalog,pg_temp", safe="")
+
+#: after a restore (as superuser, on the owner role's behalf): the baked image keeps no
+#: password and none of the role or database defaults the dump may have set (the
+#: statement_timeout is the one compose/postgres/setup-cluster.sh gives the role)
+_RESET_OWNER_SQL = """
+ALTER ROLE sandbox PASSWORD NULL;
+ALTER ROLE sandbox RESET ALL;
+ALTER ROLE sandbox IN DATABASE sandbox RESET ALL;
+ALTER ROLE sandbox SET statement_timeout = '5min';
+ALTER DATABASE sandbox RESET ALL;
+ALTER DATABASE sandbox CONNECTION LIMIT -1;
 """
 
 
-def _run_admin(kind: str, admin_url: str, script: str) -> None:
-    with connect(kind, admin_url, timeout_s=120) as engine:
+#: PostgreSQL's own hook (``fork_process``): every child of the postmaster writes 1000 to
+#: its ``oom_score_adj`` right after fork, so when a statement takes the container past its
+#: memory limit the kernel kills that backend, never the postmaster (which stays at the
+#: container's 0: lowering it below 0 would need privileges). The postmaster then recovers
+#: in about a second and the sandbox, with its committed data, answers again.
+POSTGRES_OOM_ENVIRONMENT = {"PG_OOM_ADJUST_FILE": "/proc/self/oom_score_adj",
+                            "PG_OOM_ADJUST_VALUE": "1000"}
+
+
+def _run_script(kind: str, url: str, script: str) -> None:
+    with connect(kind, url, timeout_s=120) as engine:
         results = engine.execute(script)
     failed = [r for r in results if r.error is not None]
     if failed:
-        raise ProvisionError(f"{kind} admin statement failed: {failed[0].error}")
+        raise ProvisionError(f"{kind} statement failed: {failed[0].error}")
 
 
 @dataclass(frozen=True)
@@ -185,24 +187,37 @@ class PostgresSpec(ContainerSpec):
     admin_user: ClassVar[str] = "dbplay_admin"
 
     def environment(self, admin_password: str) -> dict[str, str]:
-        return {self.admin_password_env: check_admin_password(admin_password)}
+        return {self.admin_password_env: check_admin_password(admin_password),
+                **POSTGRES_OOM_ENVIRONMENT}
 
     def _url(self, user: str, password: str, host: str, port: int) -> str:
         return f"postgresql://{user}:{quote(password, safe='')}@{host}:{port}/{self.database}"
 
     def admin_url(self, host: str, port: int, admin_password: str) -> str:
-        return self._url(self.admin_user, admin_password, host, port)
+        return f"{self._url(self.admin_user, admin_password, host, port)}?{ADMIN_OPTIONS}"
 
     def user_url(self, host: str, port: int, password: str) -> str:
         return self._url(self.user, password, host, port)
 
-    def after_restore(self, admin_url: str) -> None:
-        # The restore ran as the superuser: hand every object to the sandbox role.
-        _run_admin(self.engine, admin_url, _OWNERSHIP_SQL)
+    def restore_url(self, admin_url: str, host: str, port: int) -> str:
+        """The owner role, with a one-off password: the dump runs with the rights user
+        statements have (trusted extensions included, nothing a superuser may)."""
+        password = secrets.token_urlsafe(24)
+        self.claim(admin_url, password)
+        return self.user_url(host, port, password)
+
+    def after_restore(self, admin_url: str, restore_url: str) -> None:
+        _run_script(self.engine, restore_url, "ANALYZE")  # as the owner of every table
+        _run_script(self.engine, admin_url, _RESET_OWNER_SQL)
+
+    def snapshot_url(self, admin_url: str, user_url: str) -> str:
+        """``pg_dump`` as the owner role: it owns everything it dumps, and nothing the
+        user wrote (a function a catalog read might resolve to) runs as superuser."""
+        return user_url
 
     def claim(self, admin_url: str, password: str) -> None:
-        _run_admin(self.engine, admin_url,
-                   f"ALTER ROLE {self.user} PASSWORD {sql_literal(check_password(password))}")
+        _run_script(self.engine, admin_url,
+                    f"ALTER ROLE {self.user} PASSWORD {sql_literal(check_password(password))}")
 
 
 @dataclass(frozen=True)
@@ -227,6 +242,9 @@ class MongoSpec(ContainerSpec):
         return {"MONGO_INITDB_ROOT_USERNAME": self.admin_user,
                 "MONGO_INITDB_ROOT_PASSWORD": check_admin_password(admin_password)}
 
+    def connection_info(self) -> dict[str, bool]:
+        return {"auth": self.authenticated, "standin": not self.authenticated}
+
     def admin_url(self, host: str, port: int, admin_password: str) -> str:
         if not self.authenticated:
             return f"mongodb://{host}:{port}/{self.database}"
@@ -236,7 +254,8 @@ class MongoSpec(ContainerSpec):
     def user_url(self, host: str, port: int, password: str) -> str:
         if not self.authenticated:
             return f"mongodb://{host}:{port}/{self.database}"
-        return f"mongodb://sandbox:{quote(password, safe='')}@{host}:{port}/{self.database}"
+        return (f"mongodb://sandbox:{quote(password, safe='')}@{host}:{port}/{self.database}"
+                f"?authSource={self.database}")
 
     def claim(self, admin_url: str, password: str) -> None:
         if not self.authenticated:
@@ -256,23 +275,39 @@ class MongoSpec(ContainerSpec):
 
 @dataclass(frozen=True)
 class ChromaSpec(ContainerSpec):
-    """Chroma's server has no authentication: isolation is the network's job."""
+    """Chroma behind the image's token proxy (``compose/chroma/token-proxy.py``): Chroma
+    1.x's server has no authentication of its own. The token is the container's random
+    admin secret, set when it starts; every URL carries it as the password of its user
+    part (``chroma+http://:TOKEN@host:port``), which the adapter sends as
+    ``X-Chroma-Token`` and curl sends as HTTP Basic; both pass the proxy."""
 
     engine: ClassVar[str] = "chroma"
     images: ClassVar[dict[str, str]] = {OFFICIAL: "dbplay/chroma:official",
                                         OFFLINE: "dbplay/chroma:latest"}
     port: ClassVar[int] = 8000
     data_dir: ClassVar[str] = "/dbplay-data"
+    admin_password_env: ClassVar[str] = "CHROMA_SANDBOX_TOKEN"
     compose_dir: ClassVar[str] = "chroma"
 
+    def environment(self, admin_password: str) -> dict[str, str]:
+        return {self.admin_password_env: check_admin_password(admin_password)}
+
+    def user_secret(self, password: str, admin_password: str) -> str:
+        return admin_password
+
     def admin_url(self, host: str, port: int, admin_password: str) -> str:
-        return f"chroma+http://{host}:{port}"
+        return chroma_url("chroma+http", host, port, admin_password)
 
     def user_url(self, host: str, port: int, password: str) -> str:
-        return f"chroma+http://{host}:{port}"
+        return chroma_url("chroma+http", host, port, password)
 
     def public_url(self, host: str, port: int, password: str) -> str:
-        return f"http://{host}:{port}"
+        return chroma_url("http", host, port, password)
+
+
+def chroma_url(scheme: str, host: str, port: int, token: str) -> str:
+    """A Chroma server URL carrying its token (see :class:`ChromaSpec`)."""
+    return f"{scheme}://:{quote(token, safe='')}@{host}:{port}"
 
 
 def spec_for(engine: str, source: str) -> ContainerSpec:

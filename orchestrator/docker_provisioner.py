@@ -7,7 +7,8 @@ How a sandbox starts, fastest first:
    (:mod:`orchestrator.warm_pool`);
 2. **baked image**: the template's dump was restored once and committed
    (:mod:`orchestrator.image_baker`); a new container starts from it with no restore;
-3. the first sandbox of a template bakes that image first (restore through the admin URL).
+3. the first sandbox of a template bakes that image first (restore through
+   ``spec.restore_url``: PostgreSQL's non-superuser owner role).
 
 Isolation: one container per sandbox, with memory (no swap), CPU and pids limits, a
 storage cap (a disk quota where the storage driver supports one, else checked every
@@ -112,8 +113,8 @@ class DockerProvisioner:
         self._forwarders = ForwarderProcesses(state_dir / "forwarders")
         self._lock = threading.Lock()
         self.on_event = on_event
-        self.events = EventWatcher(client, on_event, self._sandbox_id_of,
-                                   instance) if on_event else None
+        self.events = EventWatcher(client, on_event, self._sandbox_id_of, instance,
+                                   self.containers.run_state) if on_event else None
         self.storage_guard = None
         if on_event and storage_check_s > 0 and not self.containers.storage_cap_supported():
             self.storage_guard = StorageGuard(self.containers, self._sandbox_id_of,
@@ -161,13 +162,14 @@ class DockerProvisioner:
 
     def _handle(self, spec: ContainerSpec, request: SandboxRequest, container_id: str,
                 host: str, admin_password: str, **info: Any) -> SandboxHandle:
+        secret = spec.user_secret(request.password, admin_password)
         return SandboxHandle(
             sandbox_id=request.sandbox_id, engine=request.engine, provisioner=self.name,
             ref=container_id,
-            user_url=spec.user_url(host, spec.port, request.password),
+            user_url=spec.user_url(host, spec.port, secret),
             admin_url=spec.admin_url(host, spec.port, admin_password),
             info={"host": host, "port": spec.port, "image_source": self.image_source,
-                  "password": request.password, **info})
+                  "password": secret, **spec.connection_info(), **info})
 
     def _start(self, spec: ContainerSpec, image: str, request: SandboxRequest) -> SandboxHandle:
         admin_password = new_password()
@@ -234,7 +236,8 @@ class DockerProvisioner:
         self.claims.forget(container_id)
 
     def snapshot(self, handle: SandboxHandle, out: Path) -> None:
-        with connect(handle.engine, handle.admin_url, timeout_s=600) as engine:
+        url = self.spec(handle.engine).snapshot_url(handle.admin_url, handle.user_url)
+        with connect(handle.engine, url, timeout_s=600) as engine:
             engine.dump(out)
 
     def publish(self, handle: SandboxHandle) -> str:

@@ -7,17 +7,21 @@ missing one on first use, which needs a registry for its ``FROM``) or ``offline`
 by ``compose/build-offline-images.sh``; never built here, the script needs root and
 debootstrap).
 
-The first sandbox of a template pays for the restore; the baker then stops that
-container cleanly (PostgreSQL's fast shutdown, so the data directory needs no recovery)
-and ``docker commit``s it as ``dbplay/baked-<engine>:<digest>``. Later sandboxes of the
-template start from that image and answer at once. This only works because the engines'
-data directories are plain directories in the image, not Docker volumes (``docker
-commit`` leaves volumes out).
+The first sandbox of a template pays for the restore (through
+:meth:`~orchestrator.container_specs.ContainerSpec.restore_url`: for PostgreSQL the
+sandbox's non-superuser owner role, so a dump runs with no more rights than the user's own
+statements, and one that needs more fails with the statement and leaves no image); the
+baker then stops that container cleanly (PostgreSQL's fast shutdown, so the data
+directory needs no recovery) and ``docker commit``s it as
+``dbplay/baked-<engine>:<digest>``. Later sandboxes of the template start from that image
+and answer at once. This only works because the engines' data directories are plain
+directories in the image, not Docker volumes (``docker commit`` leaves volumes out).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import secrets
 import threading
@@ -37,14 +41,16 @@ COMPOSE_DIR = Path(__file__).resolve().parent.parent / "compose"
 OFFLINE_HINT = "build the offline images with compose/build-offline-images.sh"
 #: a bake container left behind by a crash is reaped after this long
 BAKE_MAX_AGE = dt.timedelta(hours=1)
+#: how a bake restores; part of the image key. 2: as the sandbox's owner role (images of
+#: format 1 were restored as the superuser and may carry what a dump did with its rights)
+BAKE_FORMAT = "2"
 
 
 def baked_tag(engine: str, base_image_id: str, digest: str) -> str:
     """Image tag for ``digest`` restored into the image ``base_image_id``: both are part of
-    the key, so rebuilding the base image (new configuration) bakes again."""
-    import hashlib
-
-    key = hashlib.sha256(f"{base_image_id}\0{digest}".encode()).hexdigest()[:24]
+    the key, so rebuilding the base image (new configuration) bakes again, and so is
+    :data:`BAKE_FORMAT`, so images baked the old way are never used again."""
+    key = hashlib.sha256(f"{BAKE_FORMAT}\0{base_image_id}\0{digest}".encode()).hexdigest()[:24]
     return f"{BAKED_REPOSITORY.format(engine=engine)}:{key}"
 
 
@@ -148,9 +154,12 @@ class ImageBaker:
             admin_url = spec.admin_url(host, spec.port, admin_password)
             self.containers.wait_ready(spec, container, admin_url)
             log.info("baking %s from %s", tag, dump_path)
-            with connect(spec.engine, admin_url, timeout_s=600) as engine:
+            # as the sandbox's owner role, never the superuser (PostgreSQL): a dump
+            # needing more rights fails here, and the finally removes the container
+            restore_url = spec.restore_url(admin_url, host, spec.port)
+            with connect(spec.engine, restore_url, timeout_s=600) as engine:
                 engine.restore(dump_path)
-            spec.after_restore(admin_url)
+            spec.after_restore(admin_url, restore_url)
             container.stop(timeout=60)
             container.commit(*tag.split(":"), conf={
                 "Labels": {"dbplay.engine": spec.engine, "dbplay.baked_from": base_image,

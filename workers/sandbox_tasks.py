@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engines import connect
-from engines.errors import Conflict, DBPlayError, NotFound
+from engines.errors import Conflict, DBPlayError, InvalidRequest, NotFound
 from orchestrator import state
 from orchestrator.models import Job, Sandbox, Template, utcnow
 from orchestrator.provisioning import SandboxHandle, SandboxRequest
@@ -48,9 +49,11 @@ def _start(rt: Runtime, job: Job, *, reset: bool) -> dict[str, Any]:
         if sb.state in (state.READY, state.BUSY, state.SNAPSHOTTING) and (
                 not reset or job.attempts > 1):
             return SandboxView.of(sb).to_dict()  # already done by an earlier delivery
-        if sb.state in (state.DELETED, state.EXPIRED, state.FAILED):
-            return SandboxView.of(sb).to_dict()
+        if sb.state in (state.DELETED, state.EXPIRED) or (
+                sb.state == state.FAILED and (not reset or job.attempts > 1)):
+            return SandboxView.of(sb).to_dict()  # a failed one starts again only by reset
         leftover = sb.state == state.PROVISIONING
+        was_failed = sb.state == state.FAILED
         old = SandboxHandle.from_dict(sb.handle) if sb.handle else None
         if not leftover:
             state.transition(session, sb, state.PROVISIONING,
@@ -63,8 +66,8 @@ def _start(rt: Runtime, job: Job, *, reset: bool) -> dict[str, Any]:
     provisioner = rt.provisioners.for_engine(engine)
     if old is not None:
         rt.provisioners.by_name(old.provisioner).destroy(old)
-    if leftover:
-        provisioner.remove_by_id(sandbox_id)  # what a killed worker may have left
+    if leftover or was_failed:
+        provisioner.remove_by_id(sandbox_id)  # what a killed worker or a failure left
     if rt.settings.fault_provision_delay:
         time.sleep(rt.settings.fault_provision_delay)
     handle = provisioner.create(request)
@@ -203,8 +206,10 @@ def _check_template_name(session: Any, owner: str, name: str) -> None:
 
 
 def _tables(handle: SandboxHandle, engine: str) -> list[str]:
+    """The sandbox's tables, read as its own user: a schema read never needs more rights
+    than the user's statements have (nothing the user defined runs as an admin)."""
     try:
-        with connect(engine, handle.admin_url or handle.user_url) as db:
+        with connect(engine, handle.user_url) as db:
             return [t.name for t in db.schema().tables]
     except DBPlayError as exc:
         log.warning("could not list tables of %s: %s", handle.sandbox_id, exc)
@@ -214,6 +219,8 @@ def _tables(handle: SandboxHandle, engine: str) -> list[str]:
 def import_template(rt: Runtime, job: Job) -> dict[str, Any]:
     """Validate an uploaded dump by restoring it into a scratch sandbox, then keep it."""
     params = job.params
+    if not _is_digest(params.get("digest")):  # never a path
+        raise InvalidRequest("refused template import: the dump is named by its digest only")
     scratch = f"scratch-{job.id[:16]}"
     provisioner = rt.provisioners.for_engine(params["engine"])
     request = SandboxRequest(
@@ -244,7 +251,13 @@ def import_template(rt: Runtime, job: Job) -> dict[str, Any]:
         return TemplateView.of(template).to_dict()
 
 
+def _is_digest(value: Any) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value) is not None
+
+
 def import_template_failed(rt: Runtime, job: Job, error: DBPlayError) -> None:
+    if not _is_digest(job.params.get("digest")):
+        return  # a refused job: nothing of it was made, and its "digest" is no store key
     rt.provisioners.for_engine(job.params["engine"]).remove_by_id(f"scratch-{job.id[:16]}")
     with rt.db.session() as session:
         used = session.scalars(select(Template).where(

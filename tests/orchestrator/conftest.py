@@ -125,10 +125,10 @@ class Stack:
             api.close()
         down(self.settings)
         self.stop_redis()
-        from orchestrator.local_servers import PostgresCluster
+        from orchestrator.local_provisioner import purge_servers
 
-        # the local cluster's data may live outside home (root: /var/lib/postgresql/...)
-        PostgresCluster(self.settings.home / "local").remove()
+        # local PostgreSQL clusters may live outside home (root: /var/lib/postgresql/...)
+        purge_servers(self.settings.home / "local")
 
     # -- clients --------------------------------------------------------------
     def api(self) -> Any:
@@ -150,6 +150,14 @@ class Stack:
         except json.JSONDecodeError:
             raise AssertionError(f"not JSON: {proc.stdout!r} (stderr {proc.stderr!r})") from None
         return proc.returncode, data
+
+    def create(self, template: str, *, user: str = "alice", ttl: str = "30m") -> str:
+        """A ready sandbox of ``template`` made through the CLI; returns its id."""
+        rc, sandbox = self.cli("sandbox", "create", template, "--ttl", ttl, user=user)
+        assert rc == 0, sandbox
+        assert sandbox["state"] == "ready", sandbox
+        sandbox_id: str = sandbox["id"]
+        return sandbox_id
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 30,
                  what: str = "condition") -> Any:
