@@ -1,9 +1,12 @@
 """Local provisioner: time from a sandbox request to its first query answered.
 
-For each engine's built-in template the script makes one cold sandbox (starts the
-shared server, restores the template once) and then ``--runs`` warm ones, each timed
-from ``LocalProvisioner.create`` to the first query's rows, and destroyed (untimed).
-It runs in a temporary home and stops and deletes the servers it started::
+For each engine's built-in template the script makes one cold sandbox (PostgreSQL:
+initdb and the restore into the template's prepared cluster; the other engines: the
+first restore or seeded copy) and then ``--runs`` warm ones, each timed from
+``LocalProvisioner.create`` to the first query's rows, and destroyed (untimed). Every
+PostgreSQL and MongoDB sandbox is a server process of its own (a copy of the prepared
+cluster, or a new MongoDB server). It runs in a temporary home and stops and deletes
+the servers it started::
 
     .venv/bin/python benchmarks/local_startup.py [--runs 20] [--engines postgres,sqlite]
 """
@@ -23,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from engines import connect  # noqa: E402
-from orchestrator.local_provisioner import LocalProvisioner, stop_servers  # noqa: E402
+from orchestrator.local_provisioner import LocalProvisioner, purge_servers  # noqa: E402
 from orchestrator.provisioning import SandboxRequest  # noqa: E402
 
 BUILTIN = REPO / "orchestrator" / "builtin_templates"
@@ -81,8 +84,7 @@ def main() -> None:
                       f" {percentile(warm, 0.95) * 1000:8.0f} {max(warm) * 1000:8.0f}"
                       f"  {len(warm)}", flush=True)
         finally:
-            prov.cluster.remove()
-            stop_servers(home)
+            purge_servers(home)
 
 
 if __name__ == "__main__":

@@ -1,194 +1,229 @@
-"""PostgreSQL sandboxes inside the local cluster (see ``PostgresCluster``).
+"""PostgreSQL sandboxes of the local provisioner: one cluster (server process) each.
 
-* A template's dump is restored **once** into a template database ``tpl_<digest>``
-  (through the engine adapter's ``restore``, as the superuser). Its objects are then
-  handed to the NOLOGIN role ``dbplay_owner``, and the database is frozen
-  (``IS_TEMPLATE``, ``ALLOW_CONNECTIONS false``) so nobody can be connected to it
-  when it is cloned.
-* A sandbox is a role and a database of the same name, ``sb_<id>``: the role is a
-  plain login role (no superuser, createdb, createrole, replication or bypassrls) with
-  the sandbox's password; the database is ``CREATE DATABASE ... TEMPLATE tpl_<digest>``
-  owned by it, CONNECT revoked from PUBLIC, and ``REASSIGN OWNED BY dbplay_owner``
-  gives it the cloned tables, views, functions and types. ``pg_hba.conf`` (``sameuser``)
-  also keeps every sandbox role out of every other database.
+* **Prepared clusters.** Per template dump digest (and one ``empty``) a cluster is made
+  once: ``initdb``, the sandbox limits, a non-superuser role :data:`PG_OWNER` owning the
+  one database :data:`PG_DATABASE`, and the dump restored *through that role* - so a
+  dump can do nothing its sandbox's user could not (``COPY ... FROM PROGRAM``,
+  ``ALTER ROLE ... SUPERUSER`` fail, and the error names the statement). The server is
+  then stopped cleanly and its data directory kept as ``prepared/<digest>``. A failed
+  restore leaves nothing behind.
+* **A sandbox** is a copy of that directory (``cp -a --reflink=auto``) started on its
+  own port of 127.0.0.1, whose two passwords (the owner role's: the sandbox password;
+  the administrative superuser's: a new random one) replace the prepared cluster's at
+  once. Its catalogs hold only its own database and roles. After each copy one spare
+  copy per template is made in the background, so the next sandbox of that template
+  renames the spare instead of waiting for ``cp``.
+
+The administrative URL pins ``search_path`` to ``pg_catalog, pg_temp`` at connection
+time, so no schema or database setting the user made can put their functions in the
+way of the orchestrator's own reads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import secrets
+import shutil
+import subprocess
+import threading
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from engines import connect
-from orchestrator.local_servers import PG_SUPERUSER, PG_TEMPLATE_OWNER, PostgresCluster, file_lock
+import psycopg2
+from psycopg2 import sql
 
-#: hands every user object of the current database owned by the superuser to the
-#: template owner role (extension members and system schemas stay as they are)
-_HAND_OVER = """
-DO $hand_over$
-DECLARE
-    r record;
-    su oid := '{superuser}'::regrole;
-BEGIN
-    FOR r IN SELECT n.nspname FROM pg_namespace n
-             WHERE n.nspowner = su AND n.nspname <> 'information_schema'
-               AND n.nspname NOT LIKE 'pg\\_%'
-               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass
-                               AND d.objid = n.oid AND d.deptype = 'e')
-    LOOP
-        EXECUTE format('ALTER SCHEMA %I OWNER TO {owner}', r.nspname);
-    END LOOP;
-    FOR r IN SELECT c.oid::regclass AS name, c.relkind FROM pg_class c
-             JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relowner = su AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-               AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
-               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                               AND d.objid = c.oid AND (d.deptype = 'e' OR (c.relkind = 'S'
-                                   AND d.deptype IN ('a', 'i'))))
-    LOOP
-        EXECUTE format('ALTER %s %s OWNER TO {owner}',
-                       CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
-                                      WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'S' THEN 'SEQUENCE'
-                                      ELSE 'TABLE' END, r.name);
-    END LOOP;
-    FOR r IN SELECT p.oid::regprocedure AS name, p.prokind FROM pg_proc p
-             JOIN pg_namespace n ON n.oid = p.pronamespace
-             WHERE p.proowner = su AND n.nspname <> 'information_schema'
-               AND n.nspname NOT LIKE 'pg\\_%'
-               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
-                               AND d.objid = p.oid AND d.deptype = 'e')
-    LOOP
-        EXECUTE format('ALTER %s %s OWNER TO {owner}',
-                       CASE r.prokind WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE'
-                                      ELSE 'FUNCTION' END, r.name);
-    END LOOP;
-    FOR r IN SELECT t.oid::regtype AS name, t.typtype FROM pg_type t
-             JOIN pg_namespace n ON n.oid = t.typnamespace
-             WHERE t.typowner = su AND t.typtype IN ('e', 'd', 'r', 'c')
-               AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
-               AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
-               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
-                               AND d.objid = t.oid AND d.deptype = 'e')
-    LOOP
-        EXECUTE format('ALTER %s %s OWNER TO {owner}',
-                       CASE r.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END, r.name);
-    END LOOP;
-END
-$hand_over$
-"""
+from engines import connect
+from engines.errors import ProvisionError, RestoreError
+from orchestrator.file_modes import private_dir, write_private
+from orchestrator.local_layout import LocalLayout, tree_bytes
+from orchestrator.local_process import file_lock, start_on_a_free_port
+from orchestrator.local_servers import PG_ADMIN, PG_DATABASE, PG_OWNER, PgServer, server_owned_dir
+
+EMPTY = "empty"
+#: a spare copy still partial after this long was left by a process that died
+_STALE_SPARE_S = 600.0
+_PIN_SEARCH_PATH = "?options=" + quote("-c search_path=pg_catalog,pg_temp", safe="")
+#: what a dump that needs more than the owner role's rights fails with
+_NEEDS_PRIVILEGE = ("permission denied", "must be superuser", "must be owner",
+                    "must be a member", "only superuser")
+
+
+def user_url(port: int, password: str) -> str:
+    return (f"postgresql://{PG_OWNER}:{quote(password, safe='')}@127.0.0.1:{port}/"
+            f"{PG_DATABASE}")
+
+
+def admin_url(port: int, password: str, database: str = PG_DATABASE) -> str:
+    return (f"postgresql://{PG_ADMIN}:{quote(password, safe='')}@127.0.0.1:{port}/"
+            f"{database}{_PIN_SEARCH_PATH}")
+
+
+@contextlib.contextmanager
+def _admin(url: str) -> Iterator[Any]:
+    conn = psycopg2.connect(url, connect_timeout=10)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            yield cur
+    finally:
+        conn.close()
+
+
+def _copy_tree(source: Path, target: Path) -> None:
+    """``cp -a`` (a reflink where the file system has them): modes and owner kept."""
+    copied = subprocess.run(["cp", "-a", "--reflink=auto", str(source), str(target)],
+                            capture_output=True, text=True, check=False)
+    if copied.returncode != 0:
+        raise ProvisionError(f"copying the prepared cluster failed: {copied.stderr.strip()}")
 
 
 class PostgresSandboxes:
-    """Creates and drops sandbox databases (and their roles) in the local cluster."""
+    """Makes prepared clusters and per-sandbox clusters under a :class:`LocalLayout`."""
 
-    def __init__(self, cluster: PostgresCluster) -> None:
-        self.cluster = cluster
+    def __init__(self, layout: LocalLayout, bin_dir: Path | None) -> None:
+        self.layout = layout
+        self.bin_dir = bin_dir
 
-    # -- URLs ----------------------------------------------------------------
-    def user_url(self, name: str, password: str) -> str:
-        port = self.cluster.port()
-        return f"postgresql://{name}:{quote(password, safe='')}@127.0.0.1:{port}/{name}"
+    def server(self, sandbox_id: str) -> PgServer:
+        return PgServer(self.bin_dir, self.layout.pg_sandbox(sandbox_id) / "data")
 
-    def admin_url(self, name: str) -> str:
-        return self.cluster.admin_url(name)
+    # -- prepared clusters -----------------------------------------------------
+    def _secret_file(self, digest: str) -> Path:
+        return private_dir(self.layout.pg_secrets) / f"{digest}.admin"
 
-    @contextlib.contextmanager
-    def _admin(self, database: str = "postgres") -> Iterator[Any]:
-        import psycopg2
-
-        conn = psycopg2.connect(self.cluster.admin_url(database))
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                yield cur
-        finally:
-            conn.close()
-
-    # -- template databases --------------------------------------------------
-    def template_for(self, dump_path: Path, digest: str) -> str:
-        """The template database holding ``dump_path``, restored on first use."""
-        from psycopg2 import sql
-
-        name = f"tpl_{digest[:40]}"
-        with file_lock(self.cluster.root / "locks" / f"{name}.lock"):
-            with self._admin() as cur:
-                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s AND datistemplate",
-                            (name,))
-                if cur.fetchone():
-                    return name
-                building = sql.Identifier(f"{name}_new")
-                cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(building))
-                cur.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(building))
+    def prepared(self, dump_path: Path | None, digest: str) -> tuple[Path, str]:
+        """(data directory, admin password) of the prepared cluster for a dump."""
+        key = digest if dump_path is not None else EMPTY
+        target = self.layout.pg_prepared(key)
+        secret = self._secret_file(key)
+        with file_lock(self.layout.lock(f"pg-prepare-{key}")):
+            if (target / "PG_VERSION").exists() and secret.exists():
+                return target, secret.read_text().strip()
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.rmtree(self._spares(target), ignore_errors=True)
+            building = target.with_name(f".{key}.{uuid.uuid4().hex[:8]}")
+            password = secrets.token_urlsafe(24)
             try:
-                self._seed(f"{name}_new", dump_path)
-                with self._admin() as cur:
-                    cur.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                        building, sql.Identifier(name)))
-                    cur.execute(sql.SQL(
-                        "ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"
-                    ).format(sql.Identifier(name)))
-                    cur.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(
-                        sql.Identifier(name)))
+                self._build(building, password, dump_path)
+                building.rename(target)
             except BaseException:
-                with self._admin() as cur:
-                    cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(building))
+                PgServer(self.bin_dir, building).stop(immediate=True)
+                shutil.rmtree(building, ignore_errors=True)
                 raise
-        return name
+            write_private(secret, password)
+        return target, password
 
-    def _seed(self, database: str, dump_path: Path) -> None:
-        """Restore the dump through the adapter, then hand its objects to the template
-        owner. Every connection is closed on return: the database is cloned next."""
-        with connect("postgres", self.cluster.admin_url(database)) as engine:
-            engine.restore(dump_path)
-        with self._admin(database) as cur:
-            cur.execute(_HAND_OVER.replace("{owner}", PG_TEMPLATE_OWNER)
-                        .replace("{superuser}", PG_SUPERUSER))
-
-    def drop_template(self, digest: str) -> None:
-        from psycopg2 import sql
-
-        name = f"tpl_{digest[:40]}"
-        with self._admin() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
-
-    # -- sandboxes -----------------------------------------------------------
-    def create(self, name: str, password: str, template: str | None) -> None:
-        """Role + database ``name``, cloned from ``template`` (``None``: empty)."""
-        from psycopg2 import sql
-
-        ident = sql.Identifier(name)
-        with self._admin() as cur:
+    def _build(self, data_dir: Path, password: str, dump_path: Path | None) -> None:
+        server_owned_dir(data_dir.parent)
+        server = PgServer(self.bin_dir, data_dir)
+        server.initdb(password, data_dir.parent / f".initdb-{uuid.uuid4().hex}.pw")
+        port = start_on_a_free_port(server.start)
+        owner_password = secrets.token_urlsafe(24)
+        with _admin(admin_url(port, password, "postgres")) as cur:
             cur.execute(sql.SQL(
                 "CREATE ROLE {} LOGIN PASSWORD %s NOSUPERUSER NOCREATEDB NOCREATEROLE "
-                "NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 32"
-            ).format(ident), (password,))
-            cur.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
-                ident, sql.Identifier(template or "template0"), ident))
-            cur.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(ident))
-            cur.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
-                ident, ident))
-        if template is not None:
-            with self._admin(name) as cur:
-                cur.execute(sql.SQL("REASSIGN OWNED BY {} TO {}").format(
-                    sql.Identifier(PG_TEMPLATE_OWNER), ident))
+                "NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 16").format(
+                sql.Identifier(PG_OWNER)), (owner_password,))
+            cur.execute(sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE template0").format(
+                sql.Identifier(PG_DATABASE), sql.Identifier(PG_OWNER)))
+            for database in ("template1", PG_DATABASE):
+                cur.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(
+                    sql.Identifier(database)))
+        with _admin(admin_url(port, password)) as cur:  # one database less to copy
+            cur.execute("DROP DATABASE postgres")
+        if dump_path is not None:
+            self._restore_as_owner(user_url(port, owner_password), dump_path)
+        server.stop()
 
-    def drop(self, name: str) -> None:
-        """Drop the sandbox's database and role (closing its sessions). Idempotent."""
-        from psycopg2 import sql
+    @staticmethod
+    def _restore_as_owner(url: str, dump_path: Path) -> None:
+        try:
+            with connect("postgres", url) as engine:
+                engine.restore(dump_path)
+        except RestoreError as exc:
+            if any(hint in exc.message.lower() for hint in _NEEDS_PRIVILEGE):
+                raise RestoreError(
+                    f"{exc.message} (the dump needs more rights than the sandbox's own "
+                    "non-superuser role has; remove that statement)",
+                    statement=exc.statement, line=exc.line, original=exc) from exc
+            raise
 
-        ident = sql.Identifier(name)
-        with self._admin() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
-            cur.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(ident))
+    # -- spare copies: the next sandbox of a template renames one instead of copying ----
+    @staticmethod
+    def _spares(prepared: Path) -> Path:
+        return prepared.with_name(f"{prepared.name}.spares")
 
-    def exists(self, name: str) -> tuple[bool, bool]:
-        """(database exists, role exists) for a sandbox name."""
-        with self._admin() as cur:
-            cur.execute("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = %s), "
-                        "EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)", (name, name))
-            row = cur.fetchone()
-        return bool(row[0]), bool(row[1])
+    def _claim_spare(self, prepared: Path, data: Path) -> bool:
+        for spare in sorted(self._spares(prepared).glob("ready-*")):
+            try:
+                spare.rename(data)
+            except OSError:  # another process claimed it first
+                continue
+            return True
+        return False
 
+    def _make_spare(self, prepared: Path) -> None:
+        """Copy the prepared cluster once in the background (one spare per template;
+        a copy in progress is ``partial-*``, renamed ``ready-*`` when complete)."""
+        spares = server_owned_dir(self._spares(prepared))
+        for stale in spares.glob("partial-*"):  # left by a process that died copying
+            with contextlib.suppress(OSError):
+                if time.time() - stale.stat().st_mtime > _STALE_SPARE_S:
+                    shutil.rmtree(stale, ignore_errors=True)
+        if any(spares.iterdir()):
+            return
+        partial = spares / f"partial-{uuid.uuid4().hex[:12]}"
+        try:
+            _copy_tree(prepared, partial)
+            partial.rename(spares / f"ready-{partial.name.split('-', 1)[1]}")
+        except (OSError, ProvisionError):
+            shutil.rmtree(partial, ignore_errors=True)
+
+    def drop_prepared(self, digest: str) -> None:
+        shutil.rmtree(self._spares(self.layout.pg_prepared(digest)), ignore_errors=True)
+        shutil.rmtree(self.layout.pg_prepared(digest), ignore_errors=True)
+        (self.layout.pg_secrets / f"{digest}.admin").unlink(missing_ok=True)
+
+    # -- sandboxes ---------------------------------------------------------------
+    def create(self, sandbox_id: str, password: str, dump_path: Path | None,
+               digest: str) -> tuple[int, str, int]:
+        """Copy the prepared cluster and start it; returns (port, admin password, bytes
+        the copy took on disk)."""
+        prepared, prepared_password = self.prepared(dump_path, digest)
+        root = server_owned_dir(self.layout.pg_sandbox(sandbox_id))
+        data = root / "data"
+        if not self._claim_spare(prepared, data):
+            _copy_tree(prepared, data)
+        threading.Thread(target=self._make_spare, args=(prepared,), daemon=True,
+                         name="dbplay-pg-spare").start()
+        server = PgServer(self.bin_dir, data)
+        port = start_on_a_free_port(server.start)
+        new_admin = secrets.token_urlsafe(24)
+        with _admin(admin_url(port, prepared_password)) as cur:
+            cur.execute(sql.SQL("ALTER ROLE {} PASSWORD %s").format(sql.Identifier(PG_OWNER)),
+                        (password,))
+            cur.execute(sql.SQL("ALTER ROLE {} PASSWORD %s").format(sql.Identifier(PG_ADMIN)),
+                        (new_admin,))
+        return port, new_admin, tree_bytes(root)
+
+    def start(self, sandbox_id: str, port: int) -> bool:
+        """Start a sandbox's stopped server again on its port; False if it ran."""
+        server = self.server(sandbox_id)
+        if server.postmaster() is not None:
+            return False
+        server.start(port)
+        return True
+
+    def stop(self, sandbox_id: str) -> bool:
+        return self.server(sandbox_id).stop()
+
+    def remove(self, sandbox_id: str) -> None:
+        """Stop the sandbox's server and delete its cluster. Idempotent."""
+        root = self.layout.pg_sandbox(sandbox_id)
+        if root.exists():
+            self.server(sandbox_id).stop(immediate=True)
+            shutil.rmtree(root, ignore_errors=True)

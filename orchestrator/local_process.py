@@ -1,5 +1,6 @@
 """Process plumbing shared by the local provisioner's servers: free ports, pids,
-readiness polling, inter-process file locks and small JSON state files."""
+readiness polling, inter-process file locks, small private JSON state files and the
+resource limits a server process starts under."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import fcntl
 import json
 import os
 import pwd
+import shutil
 import signal
 import socket
 import time
@@ -17,8 +19,13 @@ from typing import Any
 
 from engines import connect
 from engines.errors import ProvisionError
+from orchestrator.file_modes import PRIVATE_FILE, write_private
 
 STOP_DEADLINE_S = 30.0
+
+
+class PortTaken(ProvisionError):
+    """The port a server was to listen on is in use."""
 
 
 def free_port() -> int:
@@ -26,6 +33,21 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def start_on_a_free_port(start: Callable[[int], None], attempts: int = 5) -> int:
+    """``start(port)`` on a free port, trying another one while the chosen port was
+    taken between choosing and listening; returns the port."""
+    for _ in range(attempts - 1):
+        port = free_port()
+        try:
+            start(port)
+        except PortTaken:
+            continue
+        return port
+    port = free_port()
+    start(port)
+    return port
 
 
 def port_is_free(port: int) -> bool:
@@ -97,8 +119,9 @@ def wait_until(check: Callable[[], bool], deadline_s: float, what: str,
 @contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[None]:
     """An exclusive lock between processes (``flock`` on ``path``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as fh:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, PRIVATE_FILE)
+    with os.fdopen(fd, "a") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
             yield
@@ -115,8 +138,10 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Atomically replace ``path`` with ``data`` as a 0600 file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2))
+    tmp.unlink(missing_ok=True)
+    write_private(tmp, json.dumps(data, indent=2), exclusive=True)
     os.replace(tmp, path)
 
 
@@ -156,3 +181,13 @@ def reachable_by(directory: Path, entry: pwd.struct_passwd) -> bool:
         if not ok:
             return False
     return True
+
+
+def limited(argv: list[str], address_space_bytes: int) -> list[str]:
+    """``argv`` run under an address-space limit (``RLIMIT_AS``, inherited by every
+    process it forks) and without core dumps, through util-linux ``prlimit``: a
+    backend that allocates past it gets "out of memory" instead of eating the host."""
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        raise ProvisionError("prlimit (util-linux) is needed to bound sandbox memory")
+    return [prlimit, f"--as={address_space_bytes}", "--core=0", "--", *argv]

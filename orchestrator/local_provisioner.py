@@ -1,34 +1,35 @@
 """The local (embedded) provisioner: sandboxes without a Docker engine.
 
-Where each engine's sandboxes live, under the provisioner's home:
+Where each engine's sandboxes live is described in :mod:`orchestrator.local_layout`:
 
-* ``sqlite`` - one file per sandbox, ``sqlite/<id>.sqlite``, seeded with the adapter's
-  ``restore`` (the SQLite backup API for a database-file dump);
-* ``chroma`` - one embedded (``chroma+file://``) directory per sandbox, ``chroma/<id>``,
-  copied from a seeded copy cached per dump digest (``chroma/cache/<digest>``);
-* ``postgres`` - a database and a role ``sb_<id>`` in one shared local cluster built
-  from the host's PostgreSQL binaries (see :mod:`orchestrator.local_postgres`);
-* ``mongodb`` - a database ``sb_<id>`` on one shared ``mongod`` or ``nx-27017`` stand-in.
+* ``sqlite`` - one 0600 file per sandbox, seeded with the adapter's ``restore``;
+* ``chroma`` - one embedded (``chroma+file://``) directory per sandbox, copied from a
+  seeded copy cached per dump digest;
+* ``postgres`` - **one PostgreSQL server per sandbox**, a copy of the template's
+  prepared cluster, into which the dump was restored by the sandbox's own
+  non-superuser owner role (see :mod:`orchestrator.local_postgres`). Its own port on
+  127.0.0.1, its own random passwords, the Docker image's limits (``temp_file_limit``,
+  small ``max_connections`` and buffers...) and an address-space limit on every server
+  process, so a huge ``work_mem`` sort fails with "out of memory";
+* ``mongodb`` - **one MongoDB server per sandbox** (``mongod --auth`` with per-sandbox
+  users, or the nx-27017 stand-in, which has no authentication: the handle says
+  ``info["auth"] = False``, ``info["standin"] = True``).
 
-**Isolation is weaker than Docker's.** PostgreSQL and MongoDB sandboxes share one server
-process each: a heavy query in one sandbox slows the others, a sandbox can see the names
-of other databases in catalogs, there are no memory or CPU limits, the MongoDB server
-has no authentication (it listens on 127.0.0.1 only), and SQLite/Chroma sandboxes are
-plain files of the orchestrator's OS user. PostgreSQL sandboxes do run as a
-non-superuser role confined to their own database. The local provisioner is meant for a
-single self-hosting user or for development; multi-user deployments should use Docker.
+A sandbox sees only its own server: no other user's databases, roles or documents.
+Storage is capped like Docker's writable layer (:mod:`orchestrator.local_guard`), in
+the process that tracks sandbox health (``on_event``), which also restarts servers
+stopped by ``dbplay down`` (as does ``list_running``, the reaper's scan).
 
-Every sandbox has a small JSON record in ``sandboxes/<id>.json`` (labels: owner,
-template, expires_at, engine) written *before* anything is created, so the reaper
-finds sandboxes orphaned by a crash; a failed ``create`` removes what it made and the
-record.
+Every sandbox has a 0600 JSON record in ``sandboxes/<id>.json`` written *before*
+anything is created, so the reaper finds (and stops) what a crash left; a failed
+``create`` removes what it made and the record. The record holds labels and where the
+sandbox's server is (port, directory), never a password: connection strings live only
+in the orchestrator's metadata.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import logging
 import os
 import re
@@ -39,26 +40,22 @@ from typing import Any
 
 from engines import connect
 from engines.errors import Conflict, DBPlayError, InvalidRequest, ProvisionError, RestoreError
-from orchestrator.local_postgres import PostgresSandboxes
-from orchestrator.local_process import answers, wait_until
-from orchestrator.local_servers import (
-    MongoServer,
-    PostgresCluster,
-    find_mongo_server,
-    find_postgres_bin,
-)
-from orchestrator.local_servers import stop_servers as stop_servers
-from orchestrator.provisioning import SandboxHandle, SandboxRequest
+from orchestrator.file_modes import PRIVATE_FILE, private_dir, tighten_tree
+from orchestrator.local_guard import LocalKeeper, over_cap_reason
+from orchestrator.local_layout import LocalLayout, Registry, running_as_root, tree_bytes
+from orchestrator.local_mongo import MongoSandboxes
+from orchestrator.local_postgres import PostgresSandboxes, admin_url, user_url
+from orchestrator.local_process import answers, file_lock, wait_until
+from orchestrator.local_servers import find_mongo_server, find_postgres_bin
+from orchestrator.provisioning import EventCallback, SandboxHandle, SandboxRequest
 
 log = logging.getLogger(__name__)
 
 READY_DEADLINE_S = 30.0
+#: bytes a PostgreSQL or MongoDB sandbox may write on top of its template (as Docker)
+STORAGE_BYTES = 1024 * 2**20
 _SANDBOX_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
-
-
-def _db_name(sandbox_id: str) -> str:
-    """The database (and PostgreSQL role) name of a sandbox."""
-    return "sb_" + sandbox_id.lower().replace("-", "_")
+_SERVER_ENGINES = ("postgres", "mongodb")
 
 
 def _file_digest(path: Path) -> str:
@@ -69,39 +66,11 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-class Registry:
-    """One JSON file per sandbox: its labels and, once started, its handle."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
-
-    def _path(self, sandbox_id: str) -> Path:
-        return self.directory / f"{sandbox_id}.json"
-
-    def write(self, sandbox_id: str, record: dict[str, Any]) -> None:
-        path = self._path(sandbox_id)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        tmp.write_text(json.dumps(record, indent=2))
-        os.replace(tmp, path)
-
-    def read(self, sandbox_id: str) -> dict[str, Any] | None:
-        try:
-            data: dict[str, Any] = json.loads(self._path(sandbox_id).read_text())
-        except (OSError, ValueError):
-            return None
-        return data
-
-    def delete(self, sandbox_id: str) -> None:
-        self._path(sandbox_id).unlink(missing_ok=True)
-
-    def all(self) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        for path in sorted(self.directory.glob("*.json")):
-            record = self.read(path.stem)
-            if record is not None:
-                found[path.stem] = record
-        return found
+def _server(handle: SandboxHandle) -> dict[str, Any]:
+    """What the registry keeps of a handle: where its server is, never a password."""
+    kept = ("port", "base_bytes", "auth", "standin")
+    return {"engine": handle.engine, "ref": handle.ref,
+            **{key: handle.info[key] for key in kept if key in handle.info}}
 
 
 class LocalProvisioner:
@@ -109,19 +78,27 @@ class LocalProvisioner:
 
     name = "local"
 
-    def __init__(self, home: Path, *, postgres_bin: Path | None = None) -> None:
-        self.home = Path(home)
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.registry = Registry(self.home / "sandboxes")
-        self.cluster = PostgresCluster(self.home, find_postgres_bin(postgres_bin))
-        self.postgres = PostgresSandboxes(self.cluster)
-        self.mongo = MongoServer(self.home, find_mongo_server())
-        self.sqlite_dir = self.home / "sqlite"
-        self.chroma_dir = self.home / "chroma"
+    def __init__(self, home: Path, *, postgres_bin: Path | None = None,
+                 on_event: EventCallback | None = None, storage_bytes: int = STORAGE_BYTES,
+                 check_interval_s: float = 30.0) -> None:
+        """With ``on_event`` (the process that tracks sandbox health) a keeper thread
+        checks storage caps and restarts stopped servers every ``check_interval_s``."""
+        self.home = private_dir(Path(home))
+        self.layout = LocalLayout(self.home)
+        self.registry = Registry(self.layout.registry_dir)
+        self.postgres_bin = find_postgres_bin(postgres_bin)
+        self.postgres = PostgresSandboxes(self.layout, self.postgres_bin)
+        self.mongo = MongoSandboxes(self.layout, find_mongo_server())
+        self.sqlite_dir = self.layout.sqlite_dir
+        self.chroma_dir = self.layout.chroma_dir
+        self.storage_bytes = storage_bytes
+        self.on_event = on_event
+        self.keeper = LocalKeeper(self.keep, check_interval_s) \
+            if on_event is not None and check_interval_s > 0 else None
 
     def engines(self) -> list[str]:
         kinds = []
-        if self.cluster.bin_dir is not None:
+        if self.postgres_bin is not None:
             kinds.append("postgres")
         if self.mongo.executable is not None:
             kinds.append("mongodb")
@@ -139,17 +116,16 @@ class LocalProvisioner:
             raise Conflict(f"sandbox {request.sandbox_id} exists already")
         labels = {"owner": request.owner, "template": request.template,
                   "expires_at": request.expires_at.isoformat(), "engine": request.engine}
-        self.registry.write(request.sandbox_id, {"labels": labels, "handle": None})
+        self.registry.write(request.sandbox_id, {"labels": labels, "server": None})
         try:
-            handle = self._start(request)
-            self._wait_ready(handle)
+            with file_lock(self.layout.lock(f"sandbox-{request.sandbox_id}")):
+                handle = self._start(request)
+                self._wait_ready(handle)
         except BaseException as exc:
             try:
-                self._remove(request.engine, request.sandbox_id)
+                self.remove_by_id(request.sandbox_id, engine=request.engine)
             except Exception:
                 log.exception("cleaning up after failed sandbox %s", request.sandbox_id)
-            else:
-                self.registry.delete(request.sandbox_id)
             if isinstance(exc, (RestoreError, ProvisionError, InvalidRequest)):
                 raise
             if isinstance(exc, Exception):
@@ -158,7 +134,7 @@ class LocalProvisioner:
                     f"could not start {request.engine} sandbox {request.sandbox_id}: {message}"
                 ) from exc
             raise
-        self.registry.write(request.sandbox_id, {"labels": labels, "handle": handle.to_dict()})
+        self.registry.write(request.sandbox_id, {"labels": labels, "server": _server(handle)})
         return handle
 
     def _start(self, request: SandboxRequest) -> SandboxHandle:
@@ -178,22 +154,25 @@ class LocalProvisioner:
         return digest[:40] if len(digest) >= 16 else _file_digest(request.dump_path)[:40]
 
     def _start_sqlite(self, request: SandboxRequest) -> SandboxHandle:
-        self.sqlite_dir.mkdir(parents=True, exist_ok=True)
-        path = self.sqlite_dir / f"{request.sandbox_id}.sqlite"
+        # a folder of its own: a statement process may write only there (journal, WAL)
+        folder = private_dir(private_dir(self.sqlite_dir) / request.sandbox_id)
+        path = folder / f"{request.sandbox_id}.sqlite"
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, PRIVATE_FILE))
         url = f"sqlite:///{path}"
         with connect("sqlite", url) as engine:
             if request.dump_path is not None:
                 engine.restore(request.dump_path)
             else:
-                engine.execute("PRAGMA user_version = 0")  # creates the file
+                engine.execute("PRAGMA user_version = 0")
         return self._handle(request, path, url, url, path=str(path))
 
     def _start_chroma(self, request: SandboxRequest) -> SandboxHandle:
-        target = self.chroma_dir / request.sandbox_id
+        target = private_dir(self.chroma_dir) / request.sandbox_id
         if request.dump_path is None:
-            target.mkdir(parents=True)
+            private_dir(target)
         else:
             shutil.copytree(self._chroma_seeded(request), target)
+            tighten_tree(target)
         url = f"chroma+file://{target}"
         return self._handle(request, target, url, url, path=str(target))
 
@@ -204,11 +183,11 @@ class LocalProvisioner:
         cache = self.chroma_dir / "cache" / self._digest(request)
         if cache.is_dir():
             return cache
-        building = cache.with_name(f".{cache.name}.{uuid.uuid4().hex}")
-        building.mkdir(parents=True)
+        building = private_dir(private_dir(cache.parent) / f".{cache.name}.{uuid.uuid4().hex}")
         try:
             with connect("chroma", f"chroma+file://{building}") as engine:
                 engine.restore(request.dump_path)
+            tighten_tree(building)
             try:
                 os.rename(building, cache)
             except OSError:  # another process made it first
@@ -219,24 +198,19 @@ class LocalProvisioner:
         return cache
 
     def _start_postgres(self, request: SandboxRequest) -> SandboxHandle:
-        self.cluster.ensure_running()
-        name = _db_name(request.sandbox_id)
-        template = None
-        if request.dump_path is not None:
-            template = self.postgres.template_for(request.dump_path, self._digest(request))
-        self.postgres.create(name, request.password, template)
-        return self._handle(request, self.cluster.data_dir,
-                            self.postgres.user_url(name, request.password),
-                            self.postgres.admin_url(name), database=name, template_db=template)
+        digest = self._digest(request) if request.dump_path is not None else ""
+        port, admin_password, used = self.postgres.create(
+            request.sandbox_id, request.password, request.dump_path, digest)
+        root = self.layout.pg_sandbox(request.sandbox_id)
+        user = user_url(port, request.password)
+        return self._handle(request, root, user, admin_url(port, admin_password),
+                            database="sandbox", port=port, path=str(root), base_bytes=used)
 
     def _start_mongo(self, request: SandboxRequest) -> SandboxHandle:
-        self.mongo.ensure_running()
-        name = _db_name(request.sandbox_id)
-        url = self.mongo.url(name)
-        if request.dump_path is not None:
-            with connect("mongodb", url) as engine:
-                engine.restore(request.dump_path)
-        return self._handle(request, self.mongo.data_dir, url, url, database=name)
+        user, admin, info = self.mongo.create(request.sandbox_id, request.password,
+                                              request.dump_path)
+        root = self.layout.mongo_sandbox(request.sandbox_id)
+        return self._handle(request, root, user, admin, base_bytes=tree_bytes(root), **info)
 
     def _wait_ready(self, handle: SandboxHandle) -> None:
         wait_until(lambda: answers(handle.engine, handle.user_url), READY_DEADLINE_S,
@@ -244,57 +218,135 @@ class LocalProvisioner:
 
     # -- the rest of the protocol ----------------------------------------------------
     def destroy(self, handle: SandboxHandle) -> None:
-        self._remove(handle.engine, handle.sandbox_id)
-        self.registry.delete(handle.sandbox_id)
+        self.remove_by_id(handle.sandbox_id, engine=handle.engine)
 
     def snapshot(self, handle: SandboxHandle, out: Path) -> None:
-        with connect(handle.engine, handle.admin_url) as engine:
+        # PostgreSQL: pg_dump as the sandbox's own role, which owns every object in it
+        url = handle.user_url if handle.engine == "postgres" else handle.admin_url
+        with connect(handle.engine, url) as engine:
             engine.dump(out)
 
     def publish(self, handle: SandboxHandle) -> str:
+        self.revive(handle.sandbox_id)
         return handle.user_url
 
     def list_running(self) -> dict[str, dict[str, str]]:
+        """Every registered sandbox (the reaper's scan); servers that should run but do
+        not (stopped by ``dbplay down``) are started again on their port."""
+        records = self.registry.all()
+        for sandbox_id in records:
+            try:
+                self.revive(sandbox_id)
+            except DBPlayError as exc:
+                log.warning("could not restart local sandbox %s: %s", sandbox_id, exc)
         return {sandbox_id: dict(record.get("labels", {}))
-                for sandbox_id, record in self.registry.all().items()}
+                for sandbox_id, record in records.items()}
 
-    def remove_by_id(self, sandbox_id: str) -> None:
+    def remove_by_id(self, sandbox_id: str, engine: str | None = None) -> None:
         if not _SANDBOX_ID.fullmatch(sandbox_id):
             return
         record = self.registry.read(sandbox_id)
-        engines = [record["labels"]["engine"]] if record else self.engines()
-        for engine in engines:
-            self._remove(engine, sandbox_id)
-        self.registry.delete(sandbox_id)
+        if engine is None:
+            engine = record["labels"]["engine"] if record else None
+        with file_lock(self.layout.lock(f"sandbox-{sandbox_id}")):
+            for kind in [engine] if engine else self.engines():
+                self._remove(kind, sandbox_id)
+            self.registry.delete(sandbox_id)
+        self.layout.lock(f"sandbox-{sandbox_id}").unlink(missing_ok=True)
 
     def _remove(self, engine: str, sandbox_id: str) -> None:
-        """Delete whatever exists of a sandbox's storage. Idempotent."""
-        name = _db_name(sandbox_id)
+        """Stop the sandbox's server and delete its storage. Idempotent."""
         if engine == "sqlite":
-            for suffix in ("", "-journal", "-wal", "-shm"):
+            shutil.rmtree(self.sqlite_dir / sandbox_id, ignore_errors=True)
+            for suffix in ("", "-journal", "-wal", "-shm"):  # the older one-folder layout
                 (self.sqlite_dir / f"{sandbox_id}.sqlite{suffix}").unlink(missing_ok=True)
         elif engine == "chroma":
             shutil.rmtree(self.chroma_dir / sandbox_id, ignore_errors=True)
-        elif engine == "postgres" and self.cluster.is_initialized():
-            self.cluster.ensure_running()
-            self.postgres.drop(name)
-        elif engine == "mongodb" and self.mongo.data_dir.is_dir():
-            self._drop_mongo(name)
+        elif engine == "postgres":
+            self.postgres.remove(sandbox_id)
+        elif engine == "mongodb":
+            self.mongo.remove(sandbox_id)
 
-    def _drop_mongo(self, name: str) -> None:
-        import pymongo
+    # -- servers: restart, stop, storage cap --------------------------------------------
+    def revive(self, sandbox_id: str) -> bool:
+        """Start the server of a registered, not halted sandbox that does not run."""
+        record = self.registry.read(sandbox_id)
+        server = (record or {}).get("server")
+        if not server or record is None or record.get("halted") \
+                or server["engine"] not in _SERVER_ENGINES:
+            return False
+        with file_lock(self.layout.lock(f"sandbox-{sandbox_id}")):
+            if self.registry.read(sandbox_id) is None:
+                return False  # removed meanwhile
+            port = int(server["port"])
+            if server["engine"] == "postgres":
+                return self.postgres.start(sandbox_id, port)
+            return self.mongo.start(sandbox_id, port)
 
-        self.mongo.ensure_running()
-        client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
-            self.mongo.url(name), serverSelectionTimeoutMS=5000)
-        try:
-            client.drop_database(name)
-        finally:
-            client.close()
-        if self.mongo.is_standin:  # the stand-in keeps one SQLite file per database
-            for path in self.mongo.data_dir.glob(f"{name}.db*"):
-                with contextlib.suppress(OSError):
-                    path.unlink()
+    def stop_all(self) -> list[str]:
+        """Stop every sandbox server of this home (data is kept); returns which ran."""
+        stopped = []
+        for sandbox_id, record in self.registry.all().items():
+            engine = record.get("labels", {}).get("engine")
+            if engine not in _SERVER_ENGINES:
+                continue
+            with file_lock(self.layout.lock(f"sandbox-{sandbox_id}")):
+                ran = self.postgres.stop(sandbox_id) if engine == "postgres" \
+                    else self.mongo.stop(sandbox_id)
+                if ran:
+                    stopped.append(f"{engine} sandbox {sandbox_id}")
+        return stopped
+
+    def keep(self) -> list[str]:
+        """One keeper pass: stop (and report) sandboxes past their storage cap, restart
+        stopped ones. Returns the ids stopped for their storage."""
+        over = []
+        for sandbox_id, record in self.registry.all().items():
+            server = record.get("server")
+            if not server or record.get("halted") or server["engine"] not in _SERVER_ENGINES:
+                continue
+            base = int(server.get("base_bytes", 0))
+            used = tree_bytes(Path(server["ref"]))
+            if used - base > self.storage_bytes:
+                reason = over_cap_reason(used, base, self.storage_bytes)
+                self.halt(sandbox_id, reason)
+                over.append(sandbox_id)
+                if self.on_event is not None:
+                    self.on_event(sandbox_id, "died", reason)
+            else:
+                try:
+                    self.revive(sandbox_id)
+                except DBPlayError as exc:
+                    log.warning("could not restart local sandbox %s: %s", sandbox_id, exc)
+        return over
+
+    def halt(self, sandbox_id: str, reason: str) -> None:
+        """Stop a sandbox's server for good (until reset): it stays registered."""
+        log.warning("local sandbox %s %s", sandbox_id, reason)
+        with file_lock(self.layout.lock(f"sandbox-{sandbox_id}")):
+            self.registry.update(sandbox_id, halted=reason)
+            self.postgres.stop(sandbox_id)
+            self.mongo.stop(sandbox_id)
+
+    def close(self) -> None:
+        if self.keeper is not None:
+            self.keeper.stop()
 
 
-__all__ = ["LocalProvisioner", "stop_servers"]
+def stop_servers(home: Path) -> list[str]:
+    """Stop every local sandbox server of ``home`` (data is kept); returns which ran."""
+    if not (Path(home) / "sandboxes").is_dir():
+        return []
+    return LocalProvisioner(Path(home)).stop_all()
+
+
+def purge_servers(home: Path) -> None:
+    """Stop every server and delete the PostgreSQL clusters, which may live outside
+    ``home`` when we are root (tests, ``dbplay down --purge``)."""
+    stop_servers(home)
+    layout = LocalLayout(Path(home))
+    if running_as_root() and layout.pg_root.exists():
+        shutil.rmtree(layout.pg_root, ignore_errors=True)
+
+
+__all__ = ["LocalProvisioner", "purge_servers", "stop_servers"]

@@ -1,30 +1,26 @@
-"""Shared local server processes for the local provisioner.
+"""Server processes of the local provisioner: one per PostgreSQL or MongoDB sandbox.
 
-Two long-lived servers live under the provisioner's home and are shared by every
-sandbox of their kind (one database per sandbox):
+* :class:`PgServer` - one PostgreSQL cluster (a data directory and, while it runs, its
+  postmaster) built with the host's ``initdb``, run as the ``postgres`` OS user when we
+  are root (PostgreSQL refuses to run as root). It listens on 127.0.0.1 only, has no
+  Unix socket, lets in only two roles by password (the sandbox's owner role to its one
+  database, the administrative superuser to any), and runs with the limits of the
+  Docker image's ``compose/postgres/postgresql.sandbox.conf`` plus an address-space
+  limit on every server process (:func:`~orchestrator.local_process.limited`).
+* :class:`MongoProcess` - one ``mongod`` (with ``--auth``) or ``nx-27017`` stand-in
+  (which has no authentication) serving one sandbox's data directory.
 
-* :class:`PostgresCluster` - one PostgreSQL cluster built with the host's ``initdb``
-  (run as the ``postgres`` OS user when we are root, since PostgreSQL refuses to run
-  as root), listening on ``127.0.0.1`` only, password authentication for every role;
-* :class:`MongoServer` - a real ``mongod`` when one is installed, else the
-  wire-compatible stand-in ``nx-27017``.
-
-Both are started on demand and found again by later calls and other processes
-(Dramatiq workers): PostgreSQL through its own ``postmaster.pid`` (pid and port), the
-MongoDB server through ``mongo/state.json`` (pid and port). The last port is kept, and
-reused on the next start when free, so connection strings stay valid. Startup is guarded by
-an exclusive file lock so that two processes never start two servers. Readiness is
-the engine adapter's ``ping()``, polled with a short backoff until a deadline.
+A server is found again by later calls and other processes (Dramatiq workers):
+PostgreSQL through its own ``postmaster.pid``, MongoDB through ``state.json`` in its
+directory. Readiness is the engine adapter's ``ping()``, polled with a short backoff.
 """
 
 from __future__ import annotations
 
 import contextlib
 import glob
-import hashlib
 import os
 import pwd
-import secrets
 import shutil
 import signal
 import subprocess
@@ -33,15 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from engines.errors import ProvisionError
+from orchestrator.file_modes import private_dir, write_private
+from orchestrator.local_layout import PG_OS_USER, running_as_root
 from orchestrator.local_process import (
+    PortTaken,
     answers,
-    file_lock,
-    free_port,
+    limited,
     log_tail,
     pid_alive,
     port_is_free,
     port_open,
-    reachable_by,
     read_json,
     stop_pid,
     wait_until,
@@ -49,29 +46,59 @@ from orchestrator.local_process import (
 )
 
 START_DEADLINE_S = 60.0
-#: the superuser of the local cluster; sandboxes get their own non-superuser roles
-PG_SUPERUSER = "postgres"
-#: a NOLOGIN role that owns the objects of template databases until a sandbox clone
-#: hands them to its own role with ``REASSIGN OWNED``
-PG_TEMPLATE_OWNER = "dbplay_owner"
+MiB = 2**20
+#: the superuser of every local cluster (the orchestrator's administrative role)
+PG_ADMIN = "dbplay_admin"
+#: the sandbox's own role, owner of its database; user statements and restores run as it
+PG_OWNER = "sandbox"
+PG_DATABASE = "sandbox"
+#: address space of each PostgreSQL server process (postmaster and every backend)
+PG_ADDRESS_SPACE = 768 * MiB
+#: address space of an nx-27017 stand-in process (a Python interpreter)
+MONGO_STANDIN_ADDRESS_SPACE = 1024 * MiB
 
-_PG_CONF = """
-# --- DB Playground local provisioner ---
+#: the settings of ``compose/postgres/postgresql.sandbox.conf`` that bound a sandbox
+PG_SANDBOX_CONF = """
+# --- DB Playground local sandbox (as compose/postgres/postgresql.sandbox.conf) ---
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
-max_connections = 200
-password_encryption = 'scram-sha-256'
+max_connections = 20
+superuser_reserved_connections = 3
+shared_buffers = 16MB
+work_mem = 4MB
+maintenance_work_mem = 32MB
+temp_buffers = 4MB
+huge_pages = off
+dynamic_shared_memory_type = posix
+max_worker_processes = 2
+max_parallel_workers = 1
+max_parallel_workers_per_gather = 1
+jit = off
+fsync = off
 synchronous_commit = off
+full_page_writes = off
+wal_level = minimal
+max_wal_senders = 0
+wal_buffers = 1MB
+max_wal_size = 256MB
+min_wal_size = 2MB
+checkpoint_timeout = 30min
+autovacuum_naptime = 5min
+temp_file_limit = 512MB
+idle_in_transaction_session_timeout = 10min
+logging_collector = off
+log_min_messages = warning
+log_connections = off
+password_encryption = 'scram-sha-256'
 """
 
-_PG_HBA = f"""# DB Playground local provisioner: TCP on 127.0.0.1 only, passwords for everyone.
-# The superuser may reach every database; a sandbox role only the database of its name.
-host    all         {PG_SUPERUSER}    127.0.0.1/32    scram-sha-256
-host    sameuser    all         127.0.0.1/32    scram-sha-256
+PG_HBA = f"""# DB Playground local sandbox: TCP on 127.0.0.1, passwords only, two roles.
+host    {PG_DATABASE}    {PG_OWNER}    127.0.0.1/32    scram-sha-256
+host    all        {PG_ADMIN}    127.0.0.1/32    scram-sha-256
 """
 
 
-# -- PostgreSQL -------------------------------------------------------------------
+# -- binaries ---------------------------------------------------------------------
 def find_postgres_bin(explicit: Path | None = None) -> Path | None:
     """The directory holding ``initdb``, ``pg_ctl`` and ``postgres``, if installed."""
     candidates: list[Path] = []
@@ -89,198 +116,6 @@ def find_postgres_bin(explicit: Path | None = None) -> Path | None:
     return None
 
 
-def _running_as_root() -> bool:
-    return os.geteuid() == 0
-
-
-class PostgresCluster:
-    """The one local PostgreSQL cluster of a provisioner home."""
-
-    def __init__(self, home: Path, bin_dir: Path | None = None) -> None:
-        self.root = Path(home) / "postgres"
-        self.bin_dir = bin_dir
-        self.state_file = self.root / "state.json"
-        self.password_file = self.root / "superuser.password"
-        self.lock_file = self.root / "cluster.lock"
-        self.data_dir = self._choose_data_dir()
-
-    # -- layout --------------------------------------------------------------
-    def _choose_data_dir(self) -> Path:
-        """``<home>/postgres/data``, unless we are root and the ``postgres`` user cannot
-        reach it (a home under ``/root`` or a private temp dir): then a directory in
-        that user's own home, named after ours so it is stable across processes."""
-        preferred = self.root / "data"
-        try:
-            entry = pwd.getpwnam(PG_SUPERUSER)
-        except KeyError:  # initdb will say what is missing
-            return preferred
-        if not _running_as_root() or reachable_by(self.root, entry):
-            return preferred
-        digest = hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:16]
-        return Path(entry.pw_dir) / "dbplay" / digest
-
-    def _as_server_user(self, argv: list[str]) -> list[str]:
-        if _running_as_root():
-            return ["runuser", "-u", PG_SUPERUSER, "--", *argv]
-        return argv
-
-    def _tool(self, name: str) -> str:
-        if self.bin_dir is None:
-            raise ProvisionError("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-        return str(self.bin_dir / name)
-
-    # -- state ---------------------------------------------------------------
-    @property
-    def password(self) -> str:
-        return self.password_file.read_text().strip()
-
-    def admin_url(self, database: str, port: int | None = None) -> str:
-        port = port if port is not None else self.port()
-        return f"postgresql://{PG_SUPERUSER}:{self.password}@127.0.0.1:{port}/{database}"
-
-    def port(self) -> int:
-        """The port of the running cluster, else the one it ran on last."""
-        running = self._postmaster()
-        if running is not None:
-            return running[1]
-        state = read_json(self.state_file)
-        if state is None:
-            raise ProvisionError("the local PostgreSQL cluster has never run")
-        return int(state["port"])
-
-    def _postmaster(self) -> tuple[int, int] | None:
-        """(pid, port) of the running server, from its own ``postmaster.pid``."""
-        try:
-            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
-            pid, port = int(lines[0]), int(lines[3])
-        except (OSError, IndexError, ValueError):
-            return None
-        return (pid, port) if pid_alive(pid) else None
-
-    def is_initialized(self) -> bool:
-        return self.password_file.exists() and (self.data_dir / "PG_VERSION").exists()
-
-    def ping(self, port: int) -> bool:
-        return port_open(port) and answers("postgres", self.admin_url("postgres", port))
-
-    # -- lifecycle -----------------------------------------------------------
-    def ensure_running(self) -> int:
-        """Start the cluster unless it already runs; returns its port."""
-        running = self._postmaster()
-        if running is not None:
-            return running[1]
-        with file_lock(self.lock_file):
-            running = self._postmaster()
-            if running is not None:
-                return running[1]
-            if not self.is_initialized():
-                return self._initdb()
-            return self._start(read_json(self.state_file))
-
-    def _initdb(self) -> int:
-        """Make the cluster, start it and set it up; returns its port."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        if self.data_dir.exists():  # a half-made cluster from an interrupted initdb
-            shutil.rmtree(self.data_dir)
-        self.data_dir.mkdir(parents=True, mode=0o700)
-        self._give_to_server_user(self.data_dir)
-        password = secrets.token_urlsafe(24)
-        pwfile = self.data_dir.parent / f".initdb-{os.getpid()}.pw"
-        pwfile.touch(mode=0o600)
-        try:
-            pwfile.write_text(password + "\n")
-            self._give_to_server_user(pwfile)
-            result = subprocess.run(
-                self._as_server_user([
-                    self._tool("initdb"), "-D", str(self.data_dir), "-U", PG_SUPERUSER,
-                    "-E", "UTF8", "--locale=C", "--auth=scram-sha-256", f"--pwfile={pwfile}",
-                ]),
-                capture_output=True, text=True, check=False,
-            )
-        finally:
-            pwfile.unlink(missing_ok=True)
-        if result.returncode != 0:
-            raise ProvisionError(f"initdb failed: {result.stderr.strip() or result.stdout.strip()}")
-        with (self.data_dir / "postgresql.conf").open("a") as fh:
-            fh.write(_PG_CONF)
-        (self.data_dir / "pg_hba.conf").write_text(_PG_HBA)
-        self._give_to_server_user(self.data_dir / "pg_hba.conf")
-        self.password_file.touch(mode=0o600)
-        self.password_file.write_text(password)
-        return self._first_start_setup()
-
-    def _first_start_setup(self) -> int:
-        port = self._start(None)
-        import psycopg2
-
-        conn = psycopg2.connect(self.admin_url("postgres", port))
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f"CREATE ROLE {PG_TEMPLATE_OWNER} NOLOGIN")
-                for db in ("postgres", "template1"):
-                    cur.execute(f"REVOKE CONNECT, TEMPORARY ON DATABASE {db} FROM PUBLIC")
-        finally:
-            conn.close()
-        return port
-
-    def _give_to_server_user(self, path: Path) -> None:
-        if _running_as_root():
-            entry = pwd.getpwnam(PG_SUPERUSER)
-            os.chown(path, entry.pw_uid, entry.pw_gid)
-
-    def _start(self, previous: dict[str, Any] | None) -> int:
-        """Start the server; the port of the previous run is kept when it is free, so
-        connection strings handed out earlier stay valid."""
-        port = int(previous["port"]) if previous and previous.get("port") else 0
-        if not port or not port_is_free(port):
-            port = free_port()
-        log = self.data_dir / "server.log"
-        log_start = log.stat().st_size if log.exists() else 0
-        result = subprocess.run(
-            self._as_server_user([
-                self._tool("pg_ctl"), "start", "-W", "-D", str(self.data_dir),
-                "-l", str(log), "-o", f"-p {port}",
-            ]),
-            capture_output=True, text=True, check=False, start_new_session=True,
-        )
-        if result.returncode != 0:
-            raise ProvisionError(f"pg_ctl start failed: {result.stderr.strip()}")
-
-        def died() -> str | None:
-            with contextlib.suppress(OSError), log.open("rb") as fh:
-                fh.seek(log_start)
-                new = fh.read().decode(errors="replace")
-                if ("FATAL" in new or "PANIC" in new) and self._postmaster() is None:
-                    return " | ".join(new.strip().splitlines()[-8:])
-            return None
-
-        try:
-            wait_until(lambda: self.ping(port), START_DEADLINE_S, "starting PostgreSQL", died)
-        except ProvisionError:
-            subprocess.run(self._as_server_user([
-                self._tool("pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "immediate"]),
-                capture_output=True, check=False)
-            raise
-        write_json(self.state_file, {"port": port, "data_dir": str(self.data_dir)})
-        return port
-
-    def stop(self) -> None:
-        """Fast shutdown (open sessions are rolled back). Idempotent."""
-        if not self.root.exists():
-            return
-        with file_lock(self.lock_file):
-            running = self._postmaster()
-            if running is not None:
-                stop_pid(running[0], signal.SIGINT)
-
-    def remove(self) -> None:
-        """Stop the cluster and delete its data (tests, ``dbplay down --purge``)."""
-        self.stop()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
-
-
-# -- MongoDB (real mongod or the nx-27017 stand-in) -----------------------------------
 def find_mongo_server() -> Path | None:
     """A real ``mongod`` on PATH, else the ``nx-27017`` stand-in (venv or PATH)."""
     mongod = shutil.which("mongod")
@@ -293,92 +128,187 @@ def find_mongo_server() -> Path | None:
     return Path(standin) if standin else None
 
 
-class MongoServer:
-    """One MongoDB-protocol server shared by the mongodb sandboxes of a home."""
+# -- the postgres OS user ---------------------------------------------------------------
+def as_server_user(argv: list[str]) -> list[str]:
+    if running_as_root():
+        return ["runuser", "-u", PG_OS_USER, "--", *argv]
+    return argv
 
-    def __init__(self, home: Path, executable: Path | None = None) -> None:
-        self.root = Path(home) / "mongo"
+
+def server_owned_dir(path: Path) -> Path:
+    """``path`` as a 0700 directory of the user PostgreSQL runs as (parents too)."""
+    missing = [p for p in [path, *path.parents] if not p.exists()]
+    for created in reversed(missing):
+        private_dir(created)
+        _give_to_server_user(created)
+    return path
+
+
+def _give_to_server_user(path: Path) -> None:
+    if running_as_root():
+        entry = pwd.getpwnam(PG_OS_USER)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+# -- PostgreSQL -------------------------------------------------------------------------
+class PgServer:
+    """One PostgreSQL cluster of one sandbox (or one prepared template)."""
+
+    def __init__(self, bin_dir: Path | None, data_dir: Path) -> None:
+        self.bin_dir = bin_dir
+        self.data_dir = data_dir
+        self.log_file = data_dir / "server.log"
+
+    def _tool(self, name: str) -> str:
+        if self.bin_dir is None:
+            raise ProvisionError("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+        return str(self.bin_dir / name)
+
+    def initdb(self, admin_password: str, pwfile: Path) -> None:
+        """Make the cluster (superuser :data:`PG_ADMIN`) with the sandbox limits."""
+        server_owned_dir(self.data_dir)
+        write_private(pwfile, admin_password + "\n")
+        _give_to_server_user(pwfile)
+        try:
+            result = subprocess.run(as_server_user([
+                self._tool("initdb"), "-D", str(self.data_dir), "-U", PG_ADMIN, "-E", "UTF8",
+                "--locale=C", "--auth=scram-sha-256", f"--pwfile={pwfile}", "--no-sync",
+                "--wal-segsize=1",  # 1 MiB WAL segments: a small directory to copy
+            ]), capture_output=True, text=True, check=False)
+        finally:
+            pwfile.unlink(missing_ok=True)
+        if result.returncode != 0:
+            raise ProvisionError(f"initdb failed: {result.stderr.strip() or result.stdout.strip()}")
+        with (self.data_dir / "postgresql.conf").open("a") as fh:
+            fh.write(PG_SANDBOX_CONF)
+        (self.data_dir / "pg_hba.conf").write_text(PG_HBA)
+
+    def postmaster(self) -> tuple[int, int] | None:
+        """(pid, port) of the running server, from its own ``postmaster.pid``."""
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+            pid, port = int(lines[0]), int(lines[3])
+        except (OSError, IndexError, ValueError):
+            return None
+        return (pid, port) if pid_alive(pid) else None
+
+    def accepts_connections(self) -> bool:
+        """Whether the postmaster runs and says "ready" in ``postmaster.pid`` (no
+        credentials needed to know)."""
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return False
+        return len(lines) > 7 and lines[7].strip() == "ready" and self.postmaster() is not None
+
+    def start(self, port: int) -> None:
+        """Start the server on ``port`` and wait until it accepts connections."""
+        if not port_is_free(port):
+            raise PortTaken(f"port {port} of this PostgreSQL sandbox is taken")
+        with contextlib.suppress(OSError):
+            (self.data_dir / "postmaster.pid").unlink()  # a stale one from a killed server
+        log_start = self.log_file.stat().st_size if self.log_file.exists() else 0
+        result = subprocess.run(
+            as_server_user(limited([
+                self._tool("pg_ctl"), "start", "-W", "-D", str(self.data_dir),
+                "-l", str(self.log_file), "-o", f"-p {port}",
+            ], PG_ADDRESS_SPACE)),
+            capture_output=True, text=True, check=False, start_new_session=True)
+        if result.returncode != 0:
+            raise ProvisionError(f"pg_ctl start failed: {result.stderr.strip()}")
+
+        def died() -> str | None:
+            with contextlib.suppress(OSError), self.log_file.open("rb") as fh:
+                fh.seek(log_start)
+                new = fh.read().decode(errors="replace")
+                if ("FATAL" in new or "PANIC" in new) and self.postmaster() is None:
+                    return " | ".join(new.strip().splitlines()[-8:])
+            return None
+
+        try:
+            wait_until(lambda: port_open(port) and self.accepts_connections(),
+                       START_DEADLINE_S, "starting PostgreSQL", died)
+        except ProvisionError:
+            self.stop(immediate=True)
+            raise
+
+    def stop(self, *, immediate: bool = False) -> bool:
+        """Fast shutdown (``immediate``: no checkpoint); True if it was running."""
+        running = self.postmaster()
+        if running is None:
+            return False
+        stop_pid(running[0], signal.SIGQUIT if immediate else signal.SIGINT)
+        return True
+
+
+# -- MongoDB (real mongod or the nx-27017 stand-in) --------------------------------------
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
+class MongoProcess:
+    """One MongoDB-protocol server of one sandbox, in ``root`` (data, log, state)."""
+
+    def __init__(self, executable: Path | None, root: Path) -> None:
         self.executable = executable
-        self.data_dir = self.root / "data"
-        self.state_file = self.root / "state.json"
-        self.lock_file = self.root / "server.lock"
-        self.log_file = self.root / "server.log"
+        self.root = root
+        self.data_dir = root / "data"
+        self.state_file = root / "state.json"
+        self.log_file = root / "server.log"
 
     @property
     def is_standin(self) -> bool:
         return self.executable is not None and self.executable.name != "mongod"
 
-    def url(self, database: str, port: int | None = None) -> str:
-        if port is None:
-            state = read_json(self.state_file)
-            if state is None:
-                raise ProvisionError("the local MongoDB server is not running")
-            port = int(state["port"])
-        return f"mongodb://127.0.0.1:{port}/{database}"
-
-    def _running_state(self) -> dict[str, Any] | None:
+    def running_pid(self) -> int | None:
         state = read_json(self.state_file)
-        if state is None or not pid_alive(int(state.get("pid", 0))):
-            return None
-        return state
+        pid = int(state.get("pid", 0)) if state else 0
+        return pid if pid_alive(pid) else None
 
-    def ensure_running(self) -> int:
-        state = self._running_state()
-        if state is not None:
-            return int(state["port"])
-        with file_lock(self.lock_file):
-            state = self._running_state()
-            if state is not None:
-                return int(state["port"])
-            return self._start(read_json(self.state_file))
-
-    def _start(self, previous: dict[str, Any] | None) -> int:
+    def start(self, port: int, *, auth: bool) -> None:
         if self.executable is None:
             raise ProvisionError("no MongoDB server (mongod or nx-27017) is installed")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        port = int(previous["port"]) if previous and previous.get("port") else 0
-        if not port or not port_is_free(port):
-            port = free_port()
+        private_dir(self.root.parent)
+        private_dir(self.root)
+        private_dir(self.data_dir)
+        if not port_is_free(port):
+            raise PortTaken(f"port {port} of this MongoDB sandbox is taken")
         if self.is_standin:
-            argv = [str(self.executable), "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
-                    "-p", str(port), "--log-file", str(self.log_file),
-                    "--pid-file", str(self.root / "server.pid")]
+            argv = limited([str(self.executable), "--data-dir", str(self.data_dir),
+                            "--host", "127.0.0.1", "-p", str(port),
+                            "--log-file", str(self.log_file),
+                            "--pid-file", str(self.root / "server.pid")],
+                           MONGO_STANDIN_ADDRESS_SPACE)
         else:
-            argv = [str(self.executable), "--dbpath", str(self.data_dir), "--bind_ip", "127.0.0.1",
-                    "--port", str(port), "--logpath", str(self.log_file), "--logappend"]
-        with self.log_file.open("ab") as log:
+            argv = [str(self.executable), "--dbpath", str(self.data_dir), "--bind_ip",
+                    "127.0.0.1", "--port", str(port), "--logpath", str(self.log_file),
+                    "--logappend", "--wiredTigerCacheSizeGB", "0.25",
+                    *(["--auth"] if auth else [])]
+        log = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    start_new_session=True)
+                                    start_new_session=True, umask=0o077)
+        finally:
+            os.close(log)
         _CHILDREN[proc.pid] = proc  # keeps the handle so Python does not warn about it
+        write_json(self.state_file, {"pid": proc.pid, "port": port})
 
         def died() -> str | None:
             if proc.poll() is not None:
                 return f"exit code {proc.returncode}: {log_tail(self.log_file)}"
             return None
 
-        url = self.url("admin", port)
-        wait_until(lambda: port_open(port) and answers("mongodb", url), START_DEADLINE_S,
-                   "starting the MongoDB server", died)
-        write_json(self.state_file, {"port": port, "pid": proc.pid,
-                                      "executable": str(self.executable)})
-        return port
+        wait_until(lambda: port_open(port) and answers(
+            "mongodb", f"mongodb://127.0.0.1:{port}/admin"), START_DEADLINE_S,
+            "starting the MongoDB server", died)
 
-    def stop(self) -> None:
-        if not self.root.exists():
-            return
-        with file_lock(self.lock_file):
-            state = self._running_state()
-            if state is not None:
-                pid = int(state["pid"])
-                stop_pid(pid, signal.SIGTERM)
-                _CHILDREN.pop(pid, None)
-                write_json(self.state_file, {**state, "pid": 0})  # the port is kept
+    def stop(self) -> bool:
+        pid = self.running_pid()
+        if pid is None:
+            return False
+        stop_pid(pid, signal.SIGTERM)
+        _CHILDREN.pop(pid, None)
+        return True
 
 
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
-
-
-def stop_servers(home: Path) -> None:
-    """Stop the local PostgreSQL cluster and MongoDB server of ``home`` (data is kept)."""
-    PostgresCluster(Path(home)).stop()
-    MongoServer(Path(home)).stop()
+def mongo_state(root: Path) -> dict[str, Any] | None:
+    return read_json(root / "state.json")

@@ -70,7 +70,7 @@ class Provisioners:
                     from orchestrator.local_provisioner import LocalProvisioner
                 except ImportError as exc:
                     raise ProvisionError(f"the local provisioner is not available: {exc}") from exc
-                self._local = LocalProvisioner(self.local_home)
+                self._local = LocalProvisioner(self.local_home, on_event=self.on_event)
             return self._local
 
     def docker(self) -> Provisioner:

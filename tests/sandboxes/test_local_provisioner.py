@@ -1,6 +1,6 @@
 """The local provisioner against real servers it starts itself in a temporary home:
-SQLite files, embedded Chroma, a PostgreSQL cluster from the host's binaries and the
-MongoDB server (nx-27017 stand-in here)."""
+SQLite files, embedded Chroma, one PostgreSQL cluster per sandbox from the host's
+binaries and one MongoDB server per sandbox (nx-27017 stand-in here)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 from engines import connect
 from engines.errors import RestoreError
 from orchestrator.local_process import answers
-from orchestrator.local_provisioner import LocalProvisioner, stop_servers
+from orchestrator.local_provisioner import LocalProvisioner, purge_servers, stop_servers
 from orchestrator.provisioning import SandboxHandle, SandboxRequest
 from tests.conftest import REPO
 from tests.servers import unavailable
@@ -107,8 +107,7 @@ def provisioner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProvi
     try:
         yield prov
     finally:
-        prov.cluster.remove()  # stops the cluster and deletes its data (may live outside home)
-        stop_servers(home)
+        purge_servers(home)  # stops the servers, deletes clusters (may live outside home)
 
 
 @pytest.fixture
@@ -140,21 +139,10 @@ def request(engine: str, dump: Path | None = None, digest: str = "") -> SandboxR
 def leftovers(prov: LocalProvisioner, handle: SandboxHandle | SandboxRequest) -> list[str]:
     """What still exists of a sandbox: files, databases, roles, registry entries."""
     sandbox_id, engine = handle.sandbox_id, handle.engine
-    name = "sb_" + sandbox_id
     found = [f"registry:{sandbox_id}"] if sandbox_id in prov.list_running() else []
     found += [str(p) for p in prov.home.rglob(f"*{sandbox_id}*")]
-    if engine == "postgres":
-        db, role = prov.postgres.exists(name)
-        found += ["database"] * db + ["role"] * role
-    if engine == "mongodb":
-        import pymongo
-
-        client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
-            prov.mongo.url("admin"))
-        try:
-            found += [n for n in client.list_database_names() if n == name]
-        finally:
-            client.close()
+    if engine == "postgres" and prov.layout.pg_sandbox(sandbox_id).exists():
+        found.append("postgres cluster")
     return found
 
 
@@ -247,9 +235,7 @@ def test_broken_dump_raises_and_leaves_nothing(engine: str, provisioner: LocalPr
     seeds = [p for p in provisioner.home.rglob("*ffffffffffffffff*") if p.suffix != ".lock"]
     assert seeds == []  # no cached seed (an empty lock file may stay)
     if engine == "postgres":
-        with provisioner.postgres._admin() as cur:
-            cur.execute("SELECT datname FROM pg_database WHERE datname LIKE 'tpl_ffff%'")
-            assert cur.fetchall() == []
+        assert list(provisioner.layout.pg_root.rglob("*ffffffffffffffff*")) == []
 
 
 def test_postgres_role_cannot_run_programs_read_files_or_alter_system(make: Make) -> None:
@@ -262,45 +248,108 @@ def test_postgres_role_cannot_run_programs_read_files_or_alter_system(make: Make
                            " AND NOT rolsuper AND NOT rolcreatedb AND NOT rolcreaterole") == 1
 
 
-def test_postgres_role_cannot_connect_to_other_databases(make: Make,
-                                                         provisioner: LocalProvisioner) -> None:
+def test_postgres_sandboxes_are_separate_servers_that_see_only_themselves(
+        make: Make) -> None:
     import psycopg2
 
-    mine = make("postgres")
-    other = make("postgres")
-    for database in (other.info["database"], "postgres", "template1"):
-        stolen = mine.user_url.rsplit("/", 1)[0] + "/" + database
+    mine = make("postgres", KITS["postgres"].dump)
+    other = make("postgres", KITS["postgres"].dump)
+    assert mine.info["port"] != other.info["port"]
+    with connect("postgres", mine.user_url) as engine:
+        databases, roles = engine.execute(
+            "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database;"
+            "SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles"
+            " WHERE rolname !~ '^pg_'")
+    assert databases.rows == [["sandbox,template0,template1"]]
+    assert roles.rows == [["dbplay_admin,sandbox"]]
+    # my credentials on the other sandbox's server, and my role on my server's other
+    # databases, are both refused
+    theirs = other.user_url.replace(other.user_url.split("@")[0].split(":")[-1],
+                                    mine.user_url.split("@")[0].split(":")[-1])
+    for stolen in (theirs, mine.user_url.rsplit("/", 1)[0] + "/template1"):
         with pytest.raises(psycopg2.OperationalError):
             psycopg2.connect(stolen).close()
     assert answers("postgres", mine.user_url)
 
 
+def test_mongodb_sandboxes_are_separate_servers(make: Make) -> None:
+    kit = KITS["mongodb"]
+    alice = make("mongodb", kit.dump)
+    bob = make("mongodb")
+    assert alice.info["port"] != bob.info["port"]
+    assert alice.info["path"] != bob.info["path"]
+    if alice.info["standin"]:
+        assert alice.info["auth"] is False
+    assert _scalar(bob, kit.count) == 0  # bob's server has no restaurants at all
+
+
 def test_a_second_process_finds_the_running_servers(provisioner: LocalProvisioner,
                                                     make: Make) -> None:
-    make("postgres")
-    make("mongodb")
-    postmaster = provisioner.cluster._postmaster()
-    assert postmaster is not None
-    mongo_state = json.loads(provisioner.mongo.state_file.read_text())
+    pg = make("postgres")
+    mongo = make("mongodb")
+    postmaster = provisioner.postgres.server(pg.sandbox_id).postmaster()
+    mongo_pid = provisioner.mongo.server(mongo.sandbox_id).running_pid()
+    assert postmaster is not None and mongo_pid is not None
     code = ("import sys, json; from pathlib import Path;"
             "from orchestrator.local_provisioner import LocalProvisioner;"
             "p = LocalProvisioner(Path(sys.argv[1]));"
-            "print(json.dumps([p.cluster.ensure_running(), p.mongo.ensure_running()]))")
-    out = subprocess.run([sys.executable, "-c", code, str(provisioner.home)], cwd=REPO,
-                         capture_output=True, text=True, check=True, timeout=120).stdout
-    assert json.loads(out) == [postmaster[1], mongo_state["port"]]
-    assert provisioner.cluster._postmaster() == postmaster  # the same server process
-    assert json.loads(provisioner.mongo.state_file.read_text()) == mongo_state
+            "print(json.dumps([p.revive(sys.argv[2]), p.revive(sys.argv[3])]))")
+    out = subprocess.run([sys.executable, "-c", code, str(provisioner.home), pg.sandbox_id,
+                          mongo.sandbox_id], cwd=REPO, capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    assert json.loads(out) == [False, False]  # both ran already: nothing started
+    assert provisioner.postgres.server(pg.sandbox_id).postmaster() == postmaster
+    assert provisioner.mongo.server(mongo.sandbox_id).running_pid() == mongo_pid
 
 
-def test_stopped_servers_restart_on_demand_on_the_same_port(provisioner: LocalProvisioner,
-                                                            make: Make) -> None:
+def test_stopped_servers_restart_on_their_own_port(provisioner: LocalProvisioner,
+                                                   make: Make) -> None:
     pg = make("postgres")
     mongo = make("mongodb")
     _run(pg, KITS["postgres"].empty_write)
-    stop_servers(provisioner.home)
+    stopped = stop_servers(provisioner.home)
+    assert f"postgres sandbox {pg.sandbox_id}" in stopped
     assert not answers("postgres", pg.user_url)
-    make("postgres")
-    make("mongodb")
-    assert _scalar(pg, KITS["postgres"].empty_read) == 1  # old connection strings still work
+    assert not answers("mongodb", mongo.user_url)
+    assert pg.sandbox_id in provisioner.list_running()  # the reaper's scan restarts them
+    assert _scalar(pg, KITS["postgres"].empty_read) == 1  # old connection strings work
     assert answers("mongodb", mongo.user_url)
+
+
+def test_storage_guard_stops_a_sandbox_past_its_cap_and_reports_it(
+        tmp_path: Path) -> None:
+    events: list[tuple[str, str, str]] = []
+    prov = LocalProvisioner(tmp_path / "home", storage_bytes=32 * 2**20, check_interval_s=0,
+                            on_event=lambda *event: events.append(event))
+    try:
+        handle = prov.create(request("postgres"))
+        assert prov.keep() == []
+        _run(handle, "CREATE TABLE big AS SELECT g, repeat(md5(g::text), 8) AS pad"
+                     " FROM generate_series(1, 300000) g")
+        assert prov.keep() == [handle.sandbox_id]
+        assert not answers("postgres", handle.user_url)
+        assert events and events[0][:2] == (handle.sandbox_id, "died")
+        assert "over its storage cap of 32 MiB" in events[0][2]
+        assert prov.registry.read(handle.sandbox_id)["halted"] == events[0][2]
+        assert prov.revive(handle.sandbox_id) is False  # halted stays stopped
+        prov.destroy(handle)  # a reset destroys and creates again
+        again = prov.create(request("postgres"))
+        assert answers("postgres", again.user_url)
+    finally:
+        purge_servers(prov.home)
+
+
+def test_local_files_are_private_and_the_registry_holds_no_password(
+        provisioner: LocalProvisioner, make: Make) -> None:
+    for engine in ENGINES:
+        make(engine, KITS[engine].dump)
+    roots = [provisioner.home]
+    if provisioner.layout.pg_root.exists():
+        roots.append(provisioner.layout.pg_root)
+    loose = [f"{path.lstat().st_mode & 0o777:o} {path}" for root in roots
+             for path in [root, *root.rglob("*")]
+             if not path.is_symlink() and path.lstat().st_mode & 0o077]
+    assert provisioner.home.stat().st_mode & 0o777 == 0o700
+    assert loose == []
+    records = " ".join(p.read_text() for p in provisioner.layout.registry_dir.glob("*.json"))
+    assert "pw-" not in records and "postgresql://" not in records  # no password kept
