@@ -3,6 +3,8 @@
 URLs::
 
     chroma+http://HOST:PORT                 server mode, default tenant and database
+    chroma+http://:TOKEN@HOST:PORT          the same, sending TOKEN as ``X-Chroma-Token``
+                                            (sandbox servers need their token)
     chroma+http://HOST:PORT/DATABASE        server mode, one database of the default tenant
     chroma+http://HOST:PORT/DATABASE?tenant=TENANT
     chroma+https://...                      the same over TLS
@@ -61,6 +63,8 @@ from engines.result import (
 )
 
 PAGE_SIZE = 1000
+#: the header carrying a server's token (``chroma+http://:TOKEN@host:port``)
+TOKEN_HEADER = "X-Chroma-Token"
 SCHEMA_SAMPLE = 1000
 _QUERY_FIXED = ("query", "id", "document", "distance", "embedding")
 
@@ -80,9 +84,11 @@ def open_client(url: str) -> Any:
         query = parse_qs(parts.query)
         database = unquote(parts.path.strip("/")) or "default_database"
         tenant = query.get("tenant", ["default_tenant"])[0]
+        token = unquote(parts.password or "")
         return chromadb.HttpClient(
             host=parts.hostname or "localhost", port=parts.port or 8000,
             ssl=parts.scheme == "chroma+https", settings=settings,
+            headers={TOKEN_HEADER: token} if token else None,
             tenant=tenant, database=database)
     raise InvalidRequest(
         f"not a Chroma URL: {url!r}; use chroma+http://host:port[/database] or chroma+file:///path")
@@ -104,6 +110,16 @@ class ChromaEngine(Engine):
         return self.url.startswith("chroma+file:")
 
     @property
+    def shown_url(self) -> str:
+        """The URL without its token, for messages."""
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return parts._replace(netloc=netloc).geturl()
+
+    @property
     def client(self) -> Any:
         if self._client is None:
             self.connect()
@@ -117,7 +133,7 @@ class ChromaEngine(Engine):
         except (EngineError, InvalidRequest):
             raise
         except Exception as exc:  # any failure to reach the server
-            raise EngineUnavailable(f"cannot open Chroma at {self.url}: {exc}",
+            raise EngineUnavailable(f"cannot open Chroma at {self.shown_url}: {exc}",
                                     original=exc) from exc
 
     def close(self) -> None:
@@ -274,13 +290,14 @@ class ChromaEngine(Engine):
             return QueryTimeout(f"Chroma did not answer within the time limit: {exc}",
                                 statement=statement.text, original=exc)
         if isinstance(exc, httpx.TransportError):
-            return EngineUnavailable(f"cannot reach Chroma at {self.url}: {exc}",
+            return EngineUnavailable(f"cannot reach Chroma at {self.shown_url}: {exc}",
                                      statement=statement.text, original=exc)
         return ExecutionError(str(exc).strip() or type(exc).__name__,
                               statement=statement.text, original=exc)
 
     # -- metadata, plans, dumps --------------------------------------------
     def explain(self, statement: str, *, timeout_s: float | None = None) -> ExplainResult:
+        self.check_script_size(statement)
         for part in split_script(statement):
             parse_command(part.text)
         return ExplainResult(

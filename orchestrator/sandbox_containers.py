@@ -37,6 +37,8 @@ LABEL_INSTANCE = "dbplay.instance"
 LABEL_STORAGE_CAP = "dbplay.storage_cap"
 DEFAULT_INSTANCE = "default"
 READY_TIMEOUT_S = 60.0
+#: how often Docker restarts a sandbox container whose server died (``on-failure``)
+RESTART_ATTEMPTS = 3
 
 
 def block_host_input(bridge: str) -> None:
@@ -144,6 +146,9 @@ class SandboxContainers:
             init=True,
             mem_limit=limits.memory_bytes, memswap_limit=limits.memory_bytes,
             nano_cpus=int(limits.cpus * 1e9), pids_limit=limits.pids,
+            # a server killed anyway (out of memory) starts again with its writable layer,
+            # so its data; the event watcher records it instead of failing the sandbox
+            restart_policy={"Name": "on-failure", "MaximumRetryCount": RESTART_ATTEMPTS},
             cap_drop=["NET_RAW", "MKNOD", "AUDIT_WRITE", "SYS_CHROOT"],
             security_opt=["no-new-privileges"],
             **options)
@@ -212,10 +217,23 @@ class SandboxContainers:
         """Stop a container at once, keeping it (and its logs) for inspection. Idempotent."""
         import docker.errors
 
-        try:
+        try:  # no restart after a deliberate kill (storage cap)
+            self.client.api.update_container(name_or_id, restart_policy={"Name": "no"})
             self.client.api.kill(name_or_id)
         except docker.errors.APIError as exc:  # gone, or not running any more
             log.debug("kill %s: %s", name_or_id, exc)
+
+    def run_state(self, name_or_id: str) -> tuple[str, int]:
+        """``(status, memory limit in bytes)`` of a container; ``("gone", 0)`` if removed.
+        ``restarting`` means Docker is starting it again after its server died."""
+        import docker.errors
+
+        try:
+            attrs = self.client.api.inspect_container(name_or_id)
+        except docker.errors.NotFound:
+            return "gone", 0
+        status = "restarting" if attrs["State"].get("Restarting") else attrs["State"]["Status"]
+        return str(status), int(attrs["HostConfig"].get("Memory") or 0)
 
     def list(self, *label_filters: str) -> list[Any]:
         filters = {"label": [LABEL_SANDBOX, f"{LABEL_INSTANCE}={self.instance}",

@@ -15,6 +15,17 @@ log = logging.getLogger(__name__)
 
 #: Docker event action -> the event name the orchestrator sees
 _ACTIONS = {"die": "died", "oom": "oom"}
+#: event names: a process was killed at the memory limit and the server still runs
+#: (``oom``), the container died and Docker is starting it again with its data
+#: (``restarting``), the container is gone for good (``died``: the sandbox failed)
+USABLE_EVENTS = ("oom", "restarting")
+
+
+def memory_kill_message(limit_bytes: int) -> str:
+    """What the owner reads when a statement was killed at the sandbox's memory limit."""
+    limit = f"limit {limit_bytes / 2**20:.0f} MiB" if limit_bytes else "its limit"
+    return (f"the statement was stopped: the sandbox ran out of memory ({limit}); "
+            "the sandbox is usable")
 
 
 class EventWatcher:
@@ -26,8 +37,14 @@ class EventWatcher:
 
     def __init__(self, client: Any, on_event: EventCallback,
                  sandbox_id_of: Callable[[str, dict[str, str]], str | None],
-                 instance: str) -> None:
+                 instance: str,
+                 run_state: Callable[[str], tuple[str, int]] | None = None) -> None:
+        """``run_state(container_id) -> (status, memory limit)`` tells a container Docker
+        restarts (``restarting``) from one that is gone (see
+        :meth:`SandboxContainers.run_state`); without it every death fails the sandbox."""
         self.instance = instance
+        self.run_state = run_state or (lambda container_id: ("gone", 0))
+        self._memory_killed: set[str] = set()
         self.client = client
         self.on_event = on_event
         self.sandbox_id_of = sandbox_id_of
@@ -78,14 +95,35 @@ class EventWatcher:
         sandbox_id = self.sandbox_id_of(attributes.get("name", ""), attributes)
         if sandbox_id is None:
             return
-        if kind == "oom":
-            reason = "out of memory: a process was killed at the sandbox's memory limit"
-        else:
-            reason = f"container exited with code {attributes.get('exitCode', '?')}"
+        kind, reason = self._judge(kind, container_id, attributes)
+        if not reason:
+            return
         try:
             self.on_event(sandbox_id, kind, reason)
         except Exception:
             log.exception("sandbox event callback failed for %s", sandbox_id)
+
+    def _judge(self, kind: str, container_id: str, attributes: dict[str, str]
+               ) -> tuple[str, str]:
+        """The event to report and its reason ("" to report nothing). A memory kill the
+        server survives, or a death Docker restarts from, does not fail the sandbox."""
+        status, limit = self.run_state(container_id)
+        if kind == "oom":
+            with self._lock:
+                self._memory_killed.add(container_id)
+            if status == "running":
+                return "oom", memory_kill_message(limit)
+            return kind, ""  # its die event follows and says what became of it
+        code = attributes.get("exitCode", "?")
+        with self._lock:
+            memory = container_id in self._memory_killed
+            self._memory_killed.discard(container_id)
+        at_limit = f" ({limit / 2**20:.0f} MiB)" if limit else ""
+        cause = (f"its server was killed at the memory limit{at_limit}" if memory
+                 else f"its server exited with code {code}")
+        if status in ("restarting", "running"):
+            return "restarting", f"{cause}; it restarts with its data"
+        return "died", f"{cause} and was not restarted: reset the sandbox to start again"
 
     def stop(self) -> None:
         self._stopping.set()

@@ -6,6 +6,8 @@
                                  ready -> snapshotting -> ready
                                  ready -> provisioning        (reset)
     any live state -> expired | deleted | failed
+                                failed -> provisioning        (reset: a failed sandbox
+                                                               starts again from its template)
 
 Entering an end state switches the sandbox's snapshot schedules off.
 """
@@ -32,6 +34,8 @@ STATES = (REQUESTED, PROVISIONING, READY, BUSY, SNAPSHOTTING, EXPIRED, DELETED, 
 LIVE = (REQUESTED, PROVISIONING, READY, BUSY, SNAPSHOTTING)
 #: states in which statements may run
 QUERYABLE = (READY, BUSY)
+#: states from which an owner may reset a sandbox to its template
+RESETTABLE = (READY, FAILED)
 
 _END = {EXPIRED, DELETED, FAILED}
 TRANSITIONS: dict[str | None, set[str]] = {
@@ -42,7 +46,7 @@ TRANSITIONS: dict[str | None, set[str]] = {
     BUSY: {READY} | _END,
     SNAPSHOTTING: {READY} | _END,
     EXPIRED: {DELETED},
-    FAILED: {DELETED},
+    FAILED: {PROVISIONING, DELETED},
     DELETED: set(),
 }
 
@@ -63,6 +67,8 @@ def transition(session: Session, sandbox: Sandbox, to_state: str, reason: str = 
     sandbox.state = to_state
     if to_state == FAILED and reason:
         sandbox.error = reason
+    elif from_state == FAILED:
+        sandbox.error = None  # reset: the failure is in its events
     if to_state in _END:
         disable_schedules(session, sandbox.id, f"sandbox {to_state}")
     event = Event(sandbox_id=sandbox.id, at=utcnow(), from_state=from_state,

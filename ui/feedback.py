@@ -22,7 +22,8 @@ STACK_HINT = (
 #: what to do next, by error type
 HINTS: dict[str, str] = {
     "NotFound": "It may have expired or been deleted: check **My sandboxes**.",
-    "Conflict": "Pick another name, or wait until the sandbox is ready and try again.",
+    "Conflict": "If a name is taken, pick another one; if the sandbox is busy, wait until "
+    "it is ready and try again. A failed sandbox can be reset from **My sandboxes**.",
     "QuotaExceeded": "Delete a sandbox you no longer need (**My sandboxes**) and try again.",
     "InvalidRequest": "Check the values you entered and try again.",
     "ProvisionError": "Try launching again; if it keeps failing, check that the engine is "

@@ -55,7 +55,7 @@ def test_full_lifecycle_records_one_event_per_transition(db: Database) -> None:
     ([state.PROVISIONING], state.BUSY),
     ([state.PROVISIONING, state.READY, state.BUSY], state.SNAPSHOTTING),
     ([state.DELETED], state.READY),                         # deleted is final
-    ([state.FAILED], state.PROVISIONING),
+    ([state.FAILED], state.READY),                          # a failed one comes back by reset
 ])
 def test_illegal_transition_raises_conflict_and_changes_nothing(
         db: Database, walk: list[str], illegal: str) -> None:
@@ -83,3 +83,19 @@ def test_failure_reason_is_kept_on_the_sandbox(db: Database) -> None:
     with db.session() as session:
         sb = session.get(Sandbox, sid)
         assert sb is not None and sb.error == "container died: OOMKilled"
+
+
+def test_failed_sandbox_resets_to_provisioning_and_forgets_its_error(db: Database) -> None:
+    sid = _new(db)
+    _walk(db, sid, state.PROVISIONING, state.READY)
+    with db.session() as session:
+        sb = state.lock_sandbox(session, sid)
+        assert sb is not None
+        state.transition(session, sb, state.FAILED, "its server was killed at the memory limit")
+    _walk(db, sid, state.PROVISIONING, state.READY)
+    with db.session() as session:
+        sb = session.get(Sandbox, sid)
+        assert sb is not None and sb.state == state.READY and sb.error is None
+        reasons = [e.reason for e in session.scalars(
+            select(Event).where(Event.sandbox_id == sid).order_by(Event.id))]
+    assert "its server was killed at the memory limit" in reasons

@@ -90,3 +90,20 @@ def test_delete_needs_confirmation_then_removes_it(app, user, sandbox, api):
 def test_other_users_sandboxes_are_not_shown(app, user, sandbox):
     at = app("someone-else", "sandboxes")
     assert sandbox.id[:8] not in " ".join(texts(at, "markdown"))
+
+
+def test_failed_sandbox_shows_its_reason_and_reset_brings_it_back(app, user, sandbox, api):
+    from orchestrator import state
+
+    with api.db.session() as session:  # what the provisioner's death callback does
+        sb = state.lock_sandbox(session, sandbox.id)
+        state.transition(session, sb, state.FAILED, "container died: its server exited with "
+                         "code 137 and was not restarted: reset the sandbox to start again")
+    at = app(user, "sandboxes")
+    no_crash(at)
+    assert any("was not restarted" in e for e in texts(at, "error"))
+    assert any("Reset it" in c for c in texts(at, "caption"))
+    at.button(key=f"sb_reset_{sandbox.id}").click().run()
+    no_crash(at)
+    assert api.get_sandbox(user, sandbox.id).state == "ready"
+    assert any("reset" in s for s in texts(at, "success"))

@@ -86,9 +86,14 @@ def _connection(user: str, sandbox: SandboxView) -> None:
     if st.button("Reveal connection string", key=f"sb_reveal_{sandbox.id}",
                  icon=":material/link:"):
         with feedback.guard():
-            st.session_state[key] = session.orchestrator().connection_string(user, sandbox.id)
+            orch = session.orchestrator()
+            st.session_state[key] = orch.connection_string(user, sandbox.id)
+            st.session_state[f"{key}_warning"] = orch.connection_warning(user, sandbox.id)
     if key in st.session_state:
         st.code(st.session_state[key], language=None)
+        warning = st.session_state.get(f"{key}_warning")
+        if warning:
+            st.warning(f"Careful: {warning}.", icon=":material/lock_open:")
         st.caption("Use it from this machine with psql, mongosh, sqlite3 or a Chroma client. "
                    "It contains the sandbox's password: do not share it.")
 
@@ -125,7 +130,11 @@ def _sandbox(user: str, sandbox: SandboxView, schedules: list[ScheduleView]) -> 
         facts.caption(f"Expires {short_time(sandbox.expires_at)}")
         if sandbox.error:
             st.error(f"{sandbox.error}")
-            st.caption("Delete it and launch a new one from **Templates**.")
+        if sandbox.state == "failed":
+            st.caption("Reset it to start it again from its template (its data is lost), "
+                       "or delete it.")
+            _danger(user, sandbox)
+            return
         if sandbox.state in ("requested", "provisioning"):
             st.info("Starting up: this page refreshes its state when you press Refresh.")
             return
