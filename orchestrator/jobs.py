@@ -7,10 +7,21 @@ list (``dbplay:done:<id>``) as it finishes and the waiter blocks on it (``BLPOP`
 falling back to reading the row once a second when Redis is unavailable.
 Cancelling publishes the job id on ``dbplay:cancel``; the worker running it stops
 the statement on the server (see ``workers/control.py``).
+
+Per-user lines (fairness): a user has at most ``DBPLAY_USER_CONCURRENCY`` jobs
+*admitted* (queued in Dramatiq or running) per queue. Further jobs are stored as
+``waiting`` and sent to Dramatiq only when one of that user's admitted jobs on the same
+queue ends (:func:`promote_waiting`, oldest first). So one user can neither hold more
+than that many worker threads nor fill a queue ahead of other users. Every step that
+changes a line (submit, claim, finish, cancel) first takes the line's lock
+(:func:`lock_line`) in its transaction, so counting and promoting are atomic. A worker
+that dies holds its slots until Dramatiq redelivers its messages (heartbeat timeout):
+the redelivered job is failed (user work) or re-run, and its end promotes the next.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -19,15 +30,24 @@ from typing import Any
 import dramatiq.errors
 import redis
 from dramatiq import Message
+from dramatiq.broker import Broker
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engines.errors import NotFound, ServiceUnavailable
 from orchestrator.db import Database
 from orchestrator.models import Job, utcnow
+from orchestrator.owner_locks import lock_owner
 from orchestrator.settings import Settings
 
+log = logging.getLogger(__name__)
+
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+#: in its user's line: not sent to Dramatiq until a slot of that user frees up
+WAITING = "waiting"
 FINISHED = (DONE, FAILED, CANCELLED)
+#: states that hold one of the user's slots on the job's queue
+ADMITTED = (QUEUED, RUNNING)
 
 #: interactive work never waits behind provisioning or snapshots
 INTERACTIVE, PROVISION, BACKGROUND = "interactive", "provision", "background"
@@ -48,6 +68,8 @@ QUEUE_OF: dict[str, str] = {
     "reap": BACKGROUND,
 }
 QUEUES = (INTERACTIVE, PROVISION, BACKGROUND)
+KINDS_OF: dict[str, tuple[str, ...]] = {
+    queue: tuple(kind for kind, q in QUEUE_OF.items() if q == queue) for queue in QUEUES}
 
 CANCEL_CHANNEL = "dbplay:cancel"
 
@@ -81,6 +103,60 @@ def notify_done(client: redis.Redis, job_id: str) -> None:
         pass
 
 
+def lock_line(session: Session, owner: str, queue: str) -> None:
+    """Serialize, until the transaction ends, every change to ``owner``'s line on
+    ``queue`` (see :mod:`orchestrator.owner_locks`). Take it first in the transaction
+    (before any row lock), so lines and sandbox rows are always locked in one order."""
+    lock_owner(session, owner, f"line:{queue}")
+
+
+def promote_waiting(session: Session, owner: str, queue: str, limit: int) -> list[Job]:
+    """Admit ``owner``'s oldest waiting jobs on ``queue`` while they have fewer than
+    ``limit`` admitted ones; returns the jobs to send to Dramatiq once committed.
+    Call with the line locked (:func:`lock_line`)."""
+    session.flush()
+    admitted = session.scalar(select(func.count()).select_from(Job).where(
+        Job.owner == owner, Job.kind.in_(KINDS_OF[queue]), Job.state.in_(ADMITTED))) or 0
+    free = max(limit, 1) - admitted
+    if free <= 0:
+        return []
+    ready = list(session.scalars(select(Job).where(
+        Job.owner == owner, Job.kind.in_(KINDS_OF[queue]), Job.state == WAITING,
+    ).order_by(Job.created_at, Job.id).limit(free)))
+    for job in ready:
+        job.state = QUEUED
+    return ready
+
+
+def send(broker: Broker, job_id: str, kind: str) -> None:
+    """Put the job's message on its Dramatiq queue."""
+    message: Message[Any] = Message(queue_name=QUEUE_OF[kind], actor_name=kind,
+                                    args=(job_id,), kwargs={}, options={})
+    broker.enqueue(message)
+
+
+def send_promoted(broker: Broker, db: Database, jobs: list[tuple[str, str]],
+                  redis_client: redis.Redis | None = None) -> list[str]:
+    """Send jobs promoted from a line (``(id, kind)`` pairs, after the commit); a job
+    whose message cannot be sent is failed (and its waiter woken). Returns the failed
+    ids."""
+    failed: list[str] = []
+    for job_id, kind in jobs:
+        try:
+            send(broker, job_id, kind)
+        except (redis.RedisError, dramatiq.errors.BrokerError) as exc:
+            log.warning("could not send job %s from its line: %s", job_id, exc)
+            with db.session() as session:
+                row = session.get(Job, job_id)
+                if row is not None and row.state == QUEUED:
+                    row.state, row.finished_at = FAILED, utcnow()
+                    row.error = unavailable(exc).to_dict()
+            failed.append(job_id)
+            if redis_client is not None:
+                notify_done(redis_client, job_id)
+    return failed
+
+
 class JobClient:
     """Submit, wait for and cancel jobs from any process."""
 
@@ -96,29 +172,43 @@ class JobClient:
 
     def submit(self, owner: str, kind: str, sandbox_id: str | None = None,
                check: Callable[[Session], None] | None = None, **params: Any) -> Job:
-        """Insert the job row (after ``check(session)``, in the same transaction) and
-        enqueue its message."""
+        """Insert the job row (after ``check(session)``, in the same transaction) at the
+        end of the user's line, and send it to Dramatiq if the user has a free slot on
+        its queue (else it stays ``waiting`` until one of their jobs there ends)."""
+        queue = QUEUE_OF[kind]
         job = Job(id=uuid.uuid4().hex, kind=kind, owner=owner, sandbox_id=sandbox_id,
-                  state=QUEUED, params=params, created_at=utcnow(), attempts=0)
+                  state=WAITING, params=params, created_at=utcnow(), attempts=0)
         with self.db.session() as session:
             if check is not None:
                 check(session)
+            lock_line(session, owner, queue)
             session.add(job)
-        try:
-            self.enqueue(job)
-        except (redis.RedisError, dramatiq.errors.BrokerError) as exc:
-            error = unavailable(exc)
-            with self.db.session() as session:
-                row = session.get(Job, job.id)
-                if row is not None:
-                    row.state, row.finished_at, row.error = FAILED, utcnow(), error.to_dict()
-            raise error from exc
-        return job
+            ready = [(j.id, j.kind) for j in promote_waiting(
+                session, owner, queue, self.settings.user_concurrency)]
+        failed = send_promoted(self.broker, self.db, ready, self.redis)
+        if job.id in failed:
+            raise ServiceUnavailable(self.load(job.id).error["message"])  # type: ignore[index]
+        return job  # promote_waiting set it queued if it was admitted at once
 
-    def enqueue(self, job: Job) -> None:
-        message: Message[Any] = Message(queue_name=QUEUE_OF[job.kind], actor_name=job.kind,
-                                        args=(job.id,), kwargs={}, options={})
-        self.broker.enqueue(message)
+    def cancel_unstarted(self, job_id: str) -> bool:
+        """Cancel the job if no worker started it (waiting in its line, or queued);
+        a queued job's slot goes to the user's next waiting job. True if cancelled."""
+        with self.db.session() as session:
+            job = session.get(Job, job_id)
+            if job is None or job.state not in (WAITING, QUEUED):
+                return False
+            queue = QUEUE_OF[job.kind]
+            lock_line(session, job.owner, queue)
+            session.refresh(job)
+            if job.state not in (WAITING, QUEUED):
+                return False
+            job.state, job.finished_at = CANCELLED, utcnow()
+            job.error = {"type": "QueryCancelled", "message": "cancelled before it started"}
+            ready = [(j.id, j.kind) for j in promote_waiting(
+                session, job.owner, queue, self.settings.user_concurrency)]
+        send_promoted(self.broker, self.db, ready, self.redis)
+        notify_done(self.redis, job_id)
+        return True
 
     def load(self, job_id: str, owner: str | None = None) -> Job:
         with self.db.session() as session:

@@ -3,8 +3,8 @@
 ``reap``: expire sandboxes past their TTL (and free their resources), remove orphans
 (resources a provisioner runs for sandboxes this installation knows to be deleted,
 expired or failed - or, for unknown ids, that expired over 30 minutes ago: a Docker
-engine may be shared by several installations), and repair ``busy`` sandboxes whose
-jobs all died.
+engine may be shared by several installations), repair ``busy`` sandboxes whose
+jobs all died, and remove export files older than ``DBPLAY_EXPORT_TTL``.
 ``pool_refill``: keep ``DBPLAY_POOL_SIZE`` warm sandboxes per built-in template.
 """
 
@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from engines.errors import DBPlayError
 from orchestrator import state
+from orchestrator.export_files import remove_expired
 from orchestrator.jobs import RUNNING
 from orchestrator.models import Job, Sandbox, Template, utcnow
 from orchestrator.provisioning import SandboxHandle
@@ -38,7 +39,9 @@ def reap(rt: Runtime, job: Job | None = None) -> dict[str, Any]:
     expired = _expire(rt)
     orphans = _remove_orphans(rt)
     repaired = _repair_busy(rt)
-    return {"expired": expired, "orphans": orphans, "repaired": repaired}
+    exports = remove_expired(rt.settings.exports_dir, rt.settings.export_ttl)
+    return {"expired": expired, "orphans": orphans, "repaired": repaired,
+            "exports_removed": [str(p) for p in exports]}
 
 
 def _expire(rt: Runtime) -> list[str]:

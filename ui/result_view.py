@@ -82,6 +82,7 @@ def _export(user: str, sandbox_id: str, statement: str, key: str) -> None:
             with st.spinner("Exporting the full result on the server…"):
                 path = session.orchestrator().export(user, sandbox_id, statement, fmt)
             ready = {"fmt": fmt, "name": path.name, "data": path.read_bytes()}
+            path.unlink(missing_ok=True)  # now held by the page: no server copy left
             st.session_state[f"{key}_export"] = ready
         except DBPlayError as exc:
             feedback.show_error(exc)

@@ -6,7 +6,10 @@ the waiter. Shared by every actor so the rules live in one place:
 * a user query found ``running`` was started by a worker that died: it is failed,
   never silently re-run (no retries for user statements);
 * infrastructure jobs may be retried: :func:`should_retry` is Dramatiq's
-  ``retry_when``; on the last attempt the job is failed with the reason.
+  ``retry_when``; on the last attempt the job is failed with the reason;
+* every end of a job (done, failed, cancelled, found dead) frees its slot in the
+  user's line in the same transaction and sends the user's next waiting job on that
+  queue (see ``orchestrator/jobs.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import dramatiq
 from dramatiq.middleware import CurrentMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 from dramatiq.threading import Interrupt
@@ -34,7 +38,20 @@ from engines.errors import (
     RestoreError,
 )
 from orchestrator import state
-from orchestrator.jobs import CANCELLED, DONE, FAILED, FINISHED, QUEUED, RUNNING, notify_done
+from orchestrator.jobs import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    FINISHED,
+    QUEUE_OF,
+    QUEUED,
+    RUNNING,
+    WAITING,
+    lock_line,
+    notify_done,
+    promote_waiting,
+    send_promoted,
+)
 from orchestrator.models import Job, Sandbox, utcnow
 from workers.runtime import Runtime
 
@@ -77,12 +94,18 @@ def claim(rt: Runtime, job_id: str, *, rerunnable: bool, hold: bool = False) -> 
         job = session.get(Job, job_id)
         if job is None or job.state in FINISHED:
             raise Skip
+        lock_line(session, job.owner, QUEUE_OF[job.kind])  # vs. a cancel in the API
+        session.refresh(job)
+        if job.state in FINISHED or job.state == WAITING:  # waiting: sent when promoted
+            raise Skip
         if hold:
             try:
                 hold_sandbox(session, job, +1)
             except DBPlayError as exc:
                 job.state, job.finished_at, job.error = FAILED, utcnow(), exc.to_dict()
+                ready = _promote_next(rt, session, job)
                 session.commit()
+                _send(rt, ready)
                 notify_done(rt.redis, job.id)
                 raise Skip from exc
         if job.state == RUNNING and job.worker != WORKER_NAME:
@@ -94,7 +117,9 @@ def claim(rt: Runtime, job_id: str, *, rerunnable: bool, hold: bool = False) -> 
                              "message": f"the worker running this job ({job.worker}) died"}
                 log.warning("job %s (%s) was running on dead worker %s: failed",
                             job.id, job.kind, job.worker)
+                ready = _promote_next(rt, session, job)
                 session.commit()  # raising Skip would roll the session back
+                _send(rt, ready)
                 notify_done(rt.redis, job.id)
                 raise Skip
             log.warning("job %s was running on dead worker %s: running it again",
@@ -103,6 +128,17 @@ def claim(rt: Runtime, job_id: str, *, rerunnable: bool, hold: bool = False) -> 
         job.attempts += 1
         job.started_at = job.started_at or utcnow()
         return job
+
+
+def _promote_next(rt: Runtime, session: Session, job: Job) -> list[tuple[str, str]]:
+    """The job ended: admit its owner's next waiting jobs on its queue (line locked)."""
+    return [(j.id, j.kind) for j in promote_waiting(
+        session, job.owner, QUEUE_OF[job.kind], rt.settings.user_concurrency)]
+
+
+def _send(rt: Runtime, ready: list[tuple[str, str]]) -> None:
+    if ready:  # the worker's broker (only needed, hence only looked up, when a line moves)
+        send_promoted(dramatiq.get_broker(), rt.db, ready, rt.redis)
 
 
 _claimed = threading.local()
@@ -144,6 +180,7 @@ def finish(rt: Runtime, job_id: str, *, result: Any = None,
         job = session.get(Job, job_id)
         if job is None:
             return
+        lock_line(session, job.owner, QUEUE_OF[job.kind])  # before the sandbox row lock
         if hold:
             try:
                 hold_sandbox(session, job, -1)
@@ -151,6 +188,8 @@ def finish(rt: Runtime, job_id: str, *, result: Any = None,
                 pass  # deleted meanwhile
         job.state = outcome or (FAILED if error else DONE)
         job.result, job.error, job.finished_at = result, error, utcnow()
+        ready = _promote_next(rt, session, job)
+    _send(rt, ready)
     notify_done(rt.redis, job_id)
 
 
