@@ -147,24 +147,35 @@ def start_stack(settings: Settings, *, ui: bool = True) -> dict[str, int]:
 
 
 def stop(settings: Settings, name: str, timeout: float = 10.0) -> bool:
-    pid = running_pid(settings, name)
-    if pid is None:
-        _pid_file(settings, name).unlink(missing_ok=True)
-        return False
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except OSError:
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while running_pid(settings, name) is not None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if running_pid(settings, name) is not None:
+    return name in stop_all(settings, [name], timeout)
+
+
+def stop_all(settings: Settings, names: list[str], timeout: float = 10.0) -> dict[str, int]:
+    """Stop the running ones of ``names`` together (SIGTERM to all, then wait; SIGKILL
+    what is left at ``timeout``); returns the pids of those that ran."""
+    pids: dict[str, int] = {}
+    for name in names:
+        pid = running_pid(settings, name)
+        if pid is None:
+            _pid_file(settings, name).unlink(missing_ok=True)
+            continue
+        pids[name] = pid
         try:
-            os.killpg(pid, signal.SIGKILL)
+            os.killpg(pid, signal.SIGTERM)
         except OSError:
-            pass
-    _pid_file(settings, name).unlink(missing_ok=True)
-    return True
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while any(running_pid(settings, n) is not None for n in pids) and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    for name, pid in pids.items():
+        if running_pid(settings, name) is not None:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        _pid_file(settings, name).unlink(missing_ok=True)
+    return pids
 
 
 def _names(settings: Settings) -> list[str]:
@@ -175,11 +186,10 @@ def _names(settings: Settings) -> list[str]:
 def down(settings: Settings) -> dict[str, Any]:
     """Stop the supervisor first (so it restarts nothing), then every service, then the
     local database servers; returns what was stopped, with pids."""
-    pids: dict[str, int] = {}
-    for name in _names(settings):
-        pid = running_pid(settings, name)
-        if stop(settings, name) and pid is not None:
-            pids[name] = pid
+    names = _names(settings)
+    pids = stop_all(settings, names[:1])  # the supervisor
+    pids.update(stop_all(settings, names[1:-1]))  # workers, scheduler, UI: together
+    pids.update(stop_all(settings, names[-1:]))  # Redis, once nothing uses it
     local = _stop_local_servers(settings)
     return {"stopped": list(pids), "pids": pids, "local_servers": local}
 
