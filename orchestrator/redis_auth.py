@@ -51,6 +51,15 @@ def with_local_password(url: str, home: Path) -> str:
     return urlunparse(parsed._replace(netloc=netloc))
 
 
+def redacted(url: str) -> str:
+    """``url`` fit to print: its password (if any) replaced by ``***``."""
+    parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    netloc = f"{parsed.username or ''}:***@{parsed.netloc.rpartition('@')[2]}"
+    return urlunparse(parsed._replace(netloc=netloc))
+
+
 def config_file(url: str, directory: Path) -> Path:
     """A 0600 redis.conf requiring ``url``'s password (empty when it names none)."""
     password = urlparse(url).password

@@ -36,7 +36,7 @@ from orchestrator.file_modes import (
     write_private,
 )
 from orchestrator.process_signals import stop_on_signals
-from orchestrator.redis_auth import config_file
+from orchestrator.redis_auth import config_file, redacted
 from orchestrator.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -121,7 +121,7 @@ def ensure_redis(settings: Settings) -> int | None:
         return None
     host = urlparse(settings.redis_url).hostname or "127.0.0.1"
     if host not in LOCAL_HOSTS:
-        raise DBPlayError(f"Redis at {settings.redis_url} does not answer")
+        raise DBPlayError(f"Redis at {redacted(settings.redis_url)} does not answer")
     pid = start(settings, "redis", redis_command(settings))
     deadline = time.monotonic() + 10
     while not redis_answers(settings.redis_url):
@@ -218,10 +218,10 @@ def status(settings: Settings) -> dict[str, Any]:
         detail = ""
         if name == "redis":
             answers = redis_answers(settings.redis_url)
-            detail = f"{settings.redis_url} {'answers' if answers else 'down'}"
+            detail = f"{redacted(settings.redis_url)} {'answers' if answers else 'down'}"
         services.append({"name": name, "running": pid is not None, "pid": pid, "detail": detail})
-    return {"home": str(settings.home), "redis_url": settings.redis_url,
-            "database_url": settings.database_url, "services": services,
+    return {"home": str(settings.home), "redis_url": redacted(settings.redis_url),
+            "database_url": redacted(settings.database_url), "services": services,
             "stack": stack_status(settings)}
 
 

@@ -4,6 +4,7 @@ and the setup code it prints creates the first (admin) account, once."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,6 +61,9 @@ def test_redis_refuses_a_client_without_the_installations_password(installation:
     assert oct(secret.stat().st_mode & 0o777) == "0o600"
     password = secret.read_text().strip()
     assert len(password) >= 32
+    status = installation.dbplay("--json", "status")
+    assert status.returncode == 0 and "answers" in status.stdout, status.stderr
+    assert password not in status.stdout + json.dumps(installation.up_output)
     for proc in Path("/proc").iterdir():  # nobody can read it off a command line
         try:
             argv = (proc / "cmdline").read_bytes()
