@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import bcrypt
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
 from engines.errors import Conflict, InvalidRequest, NotAllowed, NotFound
@@ -156,15 +157,10 @@ class Accounts:
                     admin: bool = False) -> UserView:
         """Add a local account; ``acting`` must be an admin (None: the installation)."""
         self._check_new_account(name, password)
-        hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
+        hashed = _password_hash(password)
         with self.db.session() as session:
             self._require_admin(session, acting)
-            if session.scalars(select(User).where(User.name == name)).one_or_none():
-                raise Conflict(f"user {name!r} exists already")
-            user = User(name=name, password_hash=hashed, is_admin=admin, created_at=utcnow())
-            session.add(user)
-            session.flush()
-            return UserView.of(user)
+            return _add_local_user(session, name, hashed, admin=admin)
 
     def delete_user(self, acting: str | None, name: str) -> None:
         """Remove an account (its sandboxes run out on their own TTL)."""
@@ -185,7 +181,7 @@ class Accounts:
         """The first account of a fresh installation, an admin: needs the setup code
         ``dbplay up`` printed; the code is used up."""
         self._check_new_account(name, password)
-        hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
+        hashed = _password_hash(password)
         with self.db.session() as session:
             codes = session.scalars(select(SetupCode.code_hash)).all()
             given = _code_hash(setup_code)
@@ -197,12 +193,7 @@ class Accounts:
                     SetupCode.code_hash == given)).rowcount != 1:  # type: ignore[attr-defined]
                 raise NotAllowed("that setup code was used just now")
             session.execute(delete(SetupCode))
-            if session.scalars(select(User).where(User.name == name)).one_or_none():
-                raise Conflict(f"user {name!r} exists already")
-            user = User(name=name, password_hash=hashed, is_admin=True, created_at=utcnow())
-            session.add(user)
-            session.flush()
-            return UserView.of(user)
+            return _add_local_user(session, name, hashed, admin=True)
 
     def oidc_account(self, issuer: str, subject: str, display_name: str) -> str:
         """The account name of an OpenID Connect identity, made on its first sign-in
@@ -220,3 +211,17 @@ class Accounts:
             elif display_name and row.display_name != display_name[:200]:
                 row.display_name = display_name[:200]
         return name
+
+
+def _password_hash(password: str) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
+
+
+def _add_local_user(session: Session, name: str, password_hash: str, *, admin: bool) -> UserView:
+    """Insert a local account (the name must be free) and return its view."""
+    if session.scalars(select(User).where(User.name == name)).one_or_none():
+        raise Conflict(f"user {name!r} exists already")
+    user = User(name=name, password_hash=password_hash, is_admin=admin, created_at=utcnow())
+    session.add(user)
+    session.flush()
+    return UserView.of(user)

@@ -10,14 +10,13 @@ reaper finds it older than ``DBPLAY_EXPORT_TTL`` (:func:`remove_expired`).
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from engines.errors import QuotaExceeded
+from orchestrator.file_modes import file_lock
 
 log = logging.getLogger(__name__)
 MIB = 1024 * 1024
@@ -35,16 +34,9 @@ def _exports(directory: Path) -> list[Path]:
     return [p for p in directory.iterdir() if p.is_file() and p.name != LOCK_NAME]
 
 
-@contextmanager
-def _locked(directory: Path) -> Iterator[None]:
+def _locked(directory: Path) -> AbstractContextManager[None]:
     """One user's quota accounting at a time (concurrent exports of the same user)."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with (directory / LOCK_NAME).open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return file_lock(directory / LOCK_NAME)
 
 
 def _size(path: Path) -> int:

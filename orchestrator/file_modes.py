@@ -9,8 +9,11 @@ database); :func:`tighten_tree` drops group/other bits from everything under hom
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 PRIVATE_UMASK = 0o077
@@ -43,6 +46,20 @@ def write_private(path: Path, data: bytes | str, *, exclusive: bool = False) -> 
         os.write(fd, data.encode() if isinstance(data, str) else data)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes (``flock`` on ``path``, a 0600 file in a
+    0700 directory, made when missing)."""
+    private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, PRIVATE_FILE)
+    with os.fdopen(fd, "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def open_private_log(path: Path) -> int:

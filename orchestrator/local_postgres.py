@@ -38,9 +38,9 @@ from psycopg2 import sql
 
 from engines import connect
 from engines.errors import ProvisionError, RestoreError
-from orchestrator.file_modes import private_dir, write_private
+from orchestrator.file_modes import file_lock, private_dir, write_private
 from orchestrator.local_layout import LocalLayout, tree_bytes
-from orchestrator.local_process import file_lock, start_on_a_free_port
+from orchestrator.local_process import start_on_a_free_port
 from orchestrator.local_servers import PG_ADMIN, PG_DATABASE, PG_OWNER, PgServer, server_owned_dir
 
 EMPTY = "empty"

@@ -5,7 +5,6 @@ resource limits a server process starts under."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import pwd
@@ -13,13 +12,13 @@ import shutil
 import signal
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from engines import connect
 from engines.errors import ProvisionError
-from orchestrator.file_modes import PRIVATE_FILE, write_private
+from orchestrator.file_modes import write_private
 
 STOP_DEADLINE_S = 30.0
 
@@ -114,19 +113,6 @@ def wait_until(check: Callable[[], bool], deadline_s: float, what: str,
             raise ProvisionError(f"{what} did not succeed within {deadline_s:.0f} s")
         time.sleep(delay)
         delay = min(delay * 1.5, 0.25)
-
-
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock between processes (``flock`` on ``path``)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, PRIVATE_FILE)
-    with os.fdopen(fd, "a") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

@@ -40,12 +40,12 @@ from typing import Any
 
 from engines import connect
 from engines.errors import Conflict, DBPlayError, InvalidRequest, ProvisionError, RestoreError
-from orchestrator.file_modes import PRIVATE_FILE, private_dir, tighten_tree
+from orchestrator.file_modes import PRIVATE_FILE, file_lock, private_dir, tighten_tree
 from orchestrator.local_guard import LocalKeeper, over_cap_reason
 from orchestrator.local_layout import LocalLayout, Registry, running_as_root, tree_bytes
 from orchestrator.local_mongo import MongoSandboxes
 from orchestrator.local_postgres import PostgresSandboxes, admin_url, user_url
-from orchestrator.local_process import answers, file_lock, wait_until
+from orchestrator.local_process import answers, wait_until
 from orchestrator.local_servers import find_mongo_server, find_postgres_bin
 from orchestrator.provisioning import EventCallback, SandboxHandle, SandboxRequest
 

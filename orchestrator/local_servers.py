@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from engines.errors import ProvisionError
-from orchestrator.file_modes import private_dir, write_private
+from orchestrator.file_modes import open_private_log, private_dir, write_private
 from orchestrator.local_layout import PG_OS_USER, running_as_root
 from orchestrator.local_process import (
     PortTaken,
@@ -283,7 +283,7 @@ class MongoProcess:
                     "127.0.0.1", "--port", str(port), "--logpath", str(self.log_file),
                     "--logappend", "--wiredTigerCacheSizeGB", "0.25",
                     *(["--auth"] if auth else [])]
-        log = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        log = open_private_log(self.log_file)
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                     start_new_session=True, umask=0o077)
