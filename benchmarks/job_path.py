@@ -65,10 +65,10 @@ def main() -> int:
         "DBPLAY_USER": "bench",
     })
     from engines import connect
-    from orchestrator import services
-    from orchestrator.api import Orchestrator
-    from orchestrator.provisioning import SandboxHandle
-    from orchestrator.settings import Settings
+    from orchestrator.api.service import Orchestrator
+    from orchestrator.config.settings import Settings
+    from orchestrator.sandboxes.provisioning import SandboxHandle
+    from orchestrator.stack import services
 
     settings = Settings.load()
     services.start_stack(settings, ui=False)
@@ -79,7 +79,7 @@ def main() -> int:
         for kind in kinds:
             sb = api.create_sandbox("bench", f"empty-{kind}")
             with api.db.session() as session:
-                from orchestrator.models import Sandbox
+                from orchestrator.store.models import Sandbox
 
                 row = session.get(Sandbox, sb.id)
                 assert row is not None and row.handle is not None

@@ -26,10 +26,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from engines import connect  # noqa: E402
-from orchestrator.local_provisioner import LocalProvisioner, purge_servers  # noqa: E402
-from orchestrator.provisioning import SandboxRequest  # noqa: E402
+from orchestrator.sandboxes.local.provisioner import LocalProvisioner, purge_servers  # noqa: E402
+from orchestrator.sandboxes.provisioning import SandboxRequest  # noqa: E402
 
-BUILTIN = REPO / "orchestrator" / "builtin_templates"
+BUILTIN = REPO / "orchestrator" / "store" / "builtin_templates"
 CASES = {
     "sqlite": ("chinook-sqlite", BUILTIN / "chinook-sqlite" / "Chinook_Sqlite.sqlite",
                "SELECT count(*) FROM Track"),

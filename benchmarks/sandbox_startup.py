@@ -33,10 +33,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from engines import connect  # noqa: E402
-from orchestrator.docker_provisioner import DockerProvisioner  # noqa: E402
-from orchestrator.provisioning import SandboxRequest  # noqa: E402
+from orchestrator.sandboxes.docker.provisioner import DockerProvisioner  # noqa: E402
+from orchestrator.sandboxes.provisioning import SandboxRequest  # noqa: E402
 
-PAGILA = REPO / "orchestrator" / "builtin_templates" / "pagila" / "pagila.sql"
+PAGILA = REPO / "orchestrator" / "store" / "builtin_templates" / "pagila" / "pagila.sql"
 FIRST_QUERY = "SELECT count(*) FROM film"
 INSTANCE = "benchmark"
 

@@ -19,10 +19,10 @@ if TYPE_CHECKING:
     from engines.base import Engine
 
 _REGISTRY: dict[str, str] = {
-    "postgres": "engines.postgres:PostgresEngine",
-    "mongodb": "engines.mongodb:MongoEngine",
-    "chroma": "engines.chroma:ChromaEngine",
-    "sqlite": "engines.sqlite:SQLiteEngine",
+    "postgres": "engines.postgres.adapter:PostgresEngine",
+    "mongodb": "engines.mongodb.adapter:MongoEngine",
+    "chroma": "engines.chroma.adapter:ChromaEngine",
+    "sqlite": "engines.sqlite.adapter:SQLiteEngine",
 }
 
 

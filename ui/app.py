@@ -18,7 +18,7 @@ if str(_REPO) not in sys.path:  # `streamlit run ui/app.py` puts only ui/ on the
     sys.path.insert(0, str(_REPO))
 
 from engines.errors import DBPlayError  # noqa: E402
-from orchestrator.file_modes import private_umask  # noqa: E402
+from orchestrator.config.file_modes import private_umask  # noqa: E402
 from ui import accounts, feedback, session, signin, stack_banner  # noqa: E402
 
 private_umask()  # files this process writes under DBPLAY_HOME are its user's only

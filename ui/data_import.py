@@ -1,7 +1,7 @@
 """Importing rows from a file (CSV, JSON, JSON Lines, Parquet) into a sandbox.
 
 The uploaded bytes go to the orchestrator, which keeps them as a private upload
-(``orchestrator/uploads.py``); its ``import_data`` job reads that upload, by id only, into
+(``orchestrator/jobs/uploads.py``); its ``import_data`` job reads that upload, by id only, into
 a table (SQL) or collection (MongoDB, Chroma), creating it when it does not exist, and
 removes it once done.
 """
@@ -18,7 +18,7 @@ from ui import feedback, session
 from ui.formatting import human_ms
 
 if TYPE_CHECKING:
-    from orchestrator.views import SandboxView
+    from orchestrator.store.views import SandboxView
 
 #: file endings the engines read (``engines.formats``), ndjson being JSON Lines
 UPLOAD_TYPES = ["csv", "json", "jsonl", "ndjson", "parquet"]

@@ -14,7 +14,7 @@ from ui import feedback, session
 from ui.formatting import engine_label
 
 if TYPE_CHECKING:
-    from orchestrator.views import SandboxView
+    from orchestrator.store.views import SandboxView
 
 CURRENT = "current_sandbox"
 TEMPLATES_PAGE = "app_pages/templates.py"

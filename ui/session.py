@@ -2,7 +2,7 @@
 
 Pages never build an orchestrator themselves: :func:`orchestrator` returns one shared
 instance per settings (read from the environment at start-up, see
-``orchestrator/settings.py``), cached for the life of the Streamlit server.
+``orchestrator/config/settings.py``), cached for the life of the Streamlit server.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 if TYPE_CHECKING:
-    from orchestrator.api import Orchestrator
+    from orchestrator.api.service import Orchestrator
 
 USER_KEY = "dbplay_user"
 OIDC_KEY = "dbplay_oidc_account"
@@ -26,8 +26,8 @@ def _settings_fingerprint() -> tuple[tuple[str, str], ...]:
 
 @st.cache_resource(show_spinner=False)
 def _build_orchestrator(fingerprint: tuple[tuple[str, str], ...]) -> Orchestrator:
-    from orchestrator.api import Orchestrator
-    from orchestrator.settings import Settings
+    from orchestrator.api.service import Orchestrator
+    from orchestrator.config.settings import Settings
 
     return Orchestrator.from_settings(Settings.load())
 
@@ -66,7 +66,7 @@ def oidc_identity() -> tuple[str, str, str] | None:
 
 def oidc_user() -> str | None:
     """The account name (``oidc:<hash>``) of the OpenID Connect user, if any; the account
-    is made on first sign-in (see ``orchestrator/accounts.py``)."""
+    is made on first sign-in (see ``orchestrator/api/accounts.py``)."""
     identity = oidc_identity()
     if identity is None:
         return None

@@ -17,12 +17,12 @@ from typing import Any
 
 import dramatiq
 
-from orchestrator.jobs import BACKGROUND, INTERACTIVE, PROVISION
-from orchestrator.models import Job
-from orchestrator.reaper import pool_refill as pool_refill_body
-from orchestrator.reaper import reap as reap_body
+from orchestrator.jobs.client import BACKGROUND, INTERACTIVE, PROVISION
+from orchestrator.store.models import Job
 from workers import query_tasks, sandbox_tasks
 from workers.jobrun import MAX_ATTEMPTS, run_job, should_retry
+from workers.reaper import pool_refill as pool_refill_body
+from workers.reaper import reap as reap_body
 from workers.runtime import Runtime, get
 
 MINUTE = 60_000

@@ -12,7 +12,7 @@ import time
 
 import redis
 
-from orchestrator.jobs import CANCEL_CHANNEL
+from orchestrator.jobs.client import CANCEL_CHANNEL
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)

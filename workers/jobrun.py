@@ -37,8 +37,7 @@ from engines.errors import (
     QueryCancelled,
     RestoreError,
 )
-from orchestrator import state
-from orchestrator.jobs import (
+from orchestrator.jobs.client import (
     CANCELLED,
     DONE,
     FAILED,
@@ -52,7 +51,8 @@ from orchestrator.jobs import (
     promote_waiting,
     send_promoted,
 )
-from orchestrator.models import Job, Sandbox, utcnow
+from orchestrator.store import state
+from orchestrator.store.models import Job, Sandbox, utcnow
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 When a statement takes a Docker sandbox past its memory limit the kernel kills the server
 process running it (for PostgreSQL: that backend only, see
-``orchestrator.container_specs.POSTGRES_OOM_ENVIRONMENT``). The client then only sees its
+``orchestrator.sandboxes.docker.specs.POSTGRES_OOM_ENVIRONMENT``). The client then only sees its
 connection drop. The provision worker's Docker event watcher records the kill on the
 sandbox as an event (``container oom: ...``); a query that lost its connection looks for
 that event and, if there is one, fails with its plain message instead:
@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from orchestrator.models import Event, Sandbox
+from orchestrator.store.models import Event, Sandbox
 from workers.runtime import Runtime
 
 #: how long a query that lost its connection waits for Docker's event to be recorded

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from engines.errors import NotFound, QueryCancelled
-from orchestrator.models import Job, Sandbox, utcnow
-from orchestrator.provisioning import SandboxHandle
-from orchestrator.uploads import UploadStore, uploads_root
+from orchestrator.jobs.uploads import UploadStore, uploads_root
+from orchestrator.sandboxes.provisioning import SandboxHandle
+from orchestrator.store.models import Job, Sandbox, utcnow
 from workers.isolation import operations
 from workers.isolation.fence import sandbox_paths
 from workers.isolation.protocol import Operation

@@ -19,13 +19,13 @@ from typing import Any
 import dramatiq
 from dramatiq import Worker
 
-from orchestrator.jobs import BACKGROUND, INTERACTIVE, PROVISION, QUEUES
-from orchestrator.process_signals import configure_logging, stop_on_signals
-from orchestrator.settings import Settings
+from orchestrator.config.process_signals import configure_logging, stop_on_signals
+from orchestrator.config.settings import Settings
+from orchestrator.jobs.broker import make_broker
+from orchestrator.jobs.client import BACKGROUND, INTERACTIVE, PROVISION, QUEUES
+from orchestrator.jobs.heartbeat import Heartbeat, provisioner_publisher
 from workers import runtime
-from workers.broker import make_broker
 from workers.control import CancelListener
-from workers.heartbeat import Heartbeat, provisioner_publisher
 from workers.isolation.runner import StatementProcesses
 
 #: queues whose jobs run user work, in statement processes (``workers/isolation``)

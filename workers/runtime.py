@@ -12,12 +12,12 @@ from typing import Any
 
 import redis
 
-from orchestrator.db import Database
-from orchestrator.models import Event, utcnow
-from orchestrator.provisioners import Provisioners
-from orchestrator.sandbox_events import USABLE_EVENTS
-from orchestrator.settings import Settings
-from orchestrator.templates import TemplateStore
+from orchestrator.config.settings import Settings
+from orchestrator.sandboxes.docker.events import USABLE_EVENTS
+from orchestrator.sandboxes.provisioners import Provisioners
+from orchestrator.store.db import Database
+from orchestrator.store.models import Event, utcnow
+from orchestrator.store.templates import TemplateStore
 from workers.isolation.runner import StatementProcesses
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class Runtime:
         """Docker reported a sandbox container died or ran out of memory. A memory kill
         the server survived, or a death Docker restarts from (``USABLE_EVENTS``), is only
         recorded; a container gone for good fails the sandbox with the reason."""
-        from orchestrator import state
+        from orchestrator.store import state
 
         with self.db.session() as session:
             sandbox = state.lock_sandbox(session, sandbox_id)

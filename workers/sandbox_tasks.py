@@ -19,10 +19,10 @@ from sqlalchemy import select
 
 from engines import connect
 from engines.errors import Conflict, DBPlayError, InvalidRequest, NotFound
-from orchestrator import state
-from orchestrator.models import Job, Sandbox, Template, utcnow
-from orchestrator.provisioning import SandboxHandle, SandboxRequest
-from orchestrator.views import SandboxView, TemplateView
+from orchestrator.sandboxes.provisioning import SandboxHandle, SandboxRequest
+from orchestrator.store import state
+from orchestrator.store.models import Job, Sandbox, Template, utcnow
+from orchestrator.store.views import SandboxView, TemplateView
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def _start(rt: Runtime, job: Job, *, reset: bool) -> dict[str, Any]:
 
 
 def _note(sb: Sandbox, reason: str) -> Any:
-    from orchestrator.models import Event
+    from orchestrator.store.models import Event
 
     return Event(sandbox_id=sb.id, at=utcnow(), from_state=sb.state, to_state=sb.state,
                  reason=reason)
@@ -139,8 +139,8 @@ def snapshot(rt: Runtime, job: Job) -> dict[str, Any]:
 def scheduled_snapshot(rt: Runtime, job: Job) -> dict[str, Any]:
     """A schedule's snapshot; then the schedule's older snapshots beyond
     ``DBPLAY_SNAPSHOT_KEEP`` are deleted."""
-    from orchestrator.models import Schedule
-    from orchestrator.retention import prune_schedule_snapshots
+    from orchestrator.store.models import Schedule
+    from orchestrator.store.retention import prune_schedule_snapshots
 
     name = f"{job.params['name']}-{utcnow():%Y%m%d-%H%M%S}"
     schedule_id = job.params["schedule_id"]

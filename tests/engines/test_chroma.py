@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from engines.base import Engine
-from engines.chroma_embed import DATASETS, read_jsonl
+from engines.chroma.embed import DATASETS, read_jsonl
 from engines.errors import ImportRowError, QuerySyntaxError, RestoreError
 from tests.servers.chroma import ensure_embedding_model
 

@@ -16,20 +16,21 @@ import pytest
 from bson import json_util
 
 from engines.errors import ImportRowError, RestoreError, UnsupportedCommand
-from engines.mongodb_convert import convert, read_json_lines
+from engines.mongodb.convert import convert, read_json_lines
 from tests.conftest import REPO, SHARED
 
+BUILTIN = REPO / "orchestrator/store/builtin_templates"
 DATASETS = {
-    "restaurant.json": REPO / "orchestrator/builtin_templates/restaurants/restaurant.json",
-    "books.json": REPO / "orchestrator/builtin_templates/books/books.json",
+    "restaurant.json": BUILTIN / "restaurants/restaurant.json",
+    "books.json": BUILTIN / "books/books.json",
     **{name: SHARED / "datasets/mongodb/ozlerhakan" / name
        for name in ("countries-small.json", "grades.json", "products.json", "students.json")},
 }
 TEMPLATE_DUMPS = {
-    "restaurants": (REPO / "orchestrator/builtin_templates/restaurants/restaurant.json",
-                    REPO / "orchestrator/builtin_templates/restaurants/restaurants.dump.json"),
-    "books": (REPO / "orchestrator/builtin_templates/books/books.json",
-              REPO / "orchestrator/builtin_templates/books/books.dump.json"),
+    "restaurants": (BUILTIN / "restaurants/restaurant.json",
+                    BUILTIN / "restaurants/restaurants.dump.json"),
+    "books": (BUILTIN / "books/books.json",
+              BUILTIN / "books/books.dump.json"),
 }
 
 
@@ -587,7 +588,7 @@ def test_export_has_every_field_of_every_document(mongo, tmp_path: Path):
 
 def test_plan_normaliser_reads_classic_and_pipeline_explain_output():
     """The shapes MongoDB 7 returns, as documented (the stand-in cannot produce them)."""
-    from engines.mongodb_plan import plan_tree
+    from engines.mongodb.plan import plan_tree
 
     classic = {
         "queryPlanner": {"winningPlan": {"stage": "FETCH", "inputStage": {

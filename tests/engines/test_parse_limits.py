@@ -11,8 +11,8 @@ import pytest
 
 from engines.base import Engine
 from engines.errors import ParseLimitExceeded
-from engines.postgres_limits import MAX_NESTING, nesting_depth
-from engines.sqlite_split import split_sqlite
+from engines.postgres.limits import MAX_NESTING, nesting_depth
+from engines.sqlite.split import split_sqlite
 
 PLUS_BOMB = "SELECT " + "+".join(["1"] * 40_000)
 PARSER_BOMBS = {

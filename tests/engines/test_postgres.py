@@ -18,11 +18,11 @@ from engines.errors import (
     PermissionDenied,
     RestoreError,
 )
-from engines.postgres import PostgresEngine
+from engines.postgres.adapter import PostgresEngine
 from tests.conftest import REPO
 
-PAGILA = REPO / "orchestrator" / "builtin_templates" / "pagila" / "pagila.sql"
-CHINOOK = (REPO / "orchestrator" / "builtin_templates" / "chinook-postgres"
+PAGILA = REPO / "orchestrator" / "store" / "builtin_templates" / "pagila" / "pagila.sql"
+CHINOOK = (REPO / "orchestrator" / "store" / "builtin_templates" / "chinook-postgres"
            / "Chinook_PostgreSql.sql")
 DOTLESS_I = "\u0131"  # 2 bytes in UTF-8; Pagila has a domain named b\u0131g\u0131nt
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engines.postgres_script import split_script
+from engines.postgres.script import split_script
 
 
 def test_statements_before_a_syntax_error_run_and_the_error_has_its_position(engine_for):

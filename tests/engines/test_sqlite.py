@@ -14,7 +14,7 @@ from engines import connect
 from engines.errors import RestoreError
 from tests.conftest import REPO, SHARED
 
-CHINOOK_DB = REPO / "orchestrator/builtin_templates/chinook-sqlite/Chinook_Sqlite.sqlite"
+CHINOOK_DB = REPO / "orchestrator/store/builtin_templates/chinook-sqlite/Chinook_Sqlite.sqlite"
 CHINOOK_SQL = SHARED / "datasets" / "sqlite" / "chinook" / "Chinook_Sqlite.sql"
 
 

@@ -32,7 +32,7 @@ class Stack:
     """Redis + workers + scheduler for one temporary home."""
 
     def __init__(self, home: Path, **env: str) -> None:
-        from orchestrator.settings import Settings
+        from orchestrator.config.settings import Settings
 
         self.home = home
         self.redis_port = free_port()
@@ -54,7 +54,7 @@ class Stack:
 
     # -- redis ------------------------------------------------------------
     def start_redis(self) -> None:
-        from orchestrator.services import redis_answers, redis_command
+        from orchestrator.stack.services import redis_answers, redis_command
 
         binary = shutil.which("redis-server")
         if binary is None:
@@ -77,24 +77,24 @@ class Stack:
 
     # -- workers and scheduler ---------------------------------------------
     def start_services(self, *names: str) -> None:
-        from orchestrator.services import service_commands, start
+        from orchestrator.stack.services import service_commands, start
 
         commands = service_commands(self.settings, ui=False)
         for name in names or tuple(commands):
             start(self.settings, name, commands[name])
 
     def pid(self, name: str) -> int | None:
-        from orchestrator.services import running_pid
+        from orchestrator.stack.services import running_pid
 
         return running_pid(self.settings, name)
 
     def stop_service(self, name: str) -> None:
-        from orchestrator.services import stop
+        from orchestrator.stack.services import stop
 
         stop(self.settings, name)
 
     def start(self) -> Stack:
-        from orchestrator.db import Database
+        from orchestrator.store.db import Database
 
         Database(self.settings.database_url, self.home).dispose()
         self.start_redis()
@@ -107,7 +107,7 @@ class Stack:
         so pages and jobs never see a stack that is still starting."""
         import time
 
-        from orchestrator.services import stack_status
+        from orchestrator.stack.services import stack_status
 
         deadline = time.monotonic() + timeout_s
         while True:
@@ -119,20 +119,20 @@ class Stack:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        from orchestrator.services import down
+        from orchestrator.stack.services import down
 
         for api in self._apis:
             api.close()
         down(self.settings)
         self.stop_redis()
-        from orchestrator.local_provisioner import purge_servers
+        from orchestrator.sandboxes.local.provisioner import purge_servers
 
         # local PostgreSQL clusters may live outside home (root: /var/lib/postgresql/...)
         purge_servers(self.settings.home / "local")
 
     # -- clients --------------------------------------------------------------
     def api(self) -> Any:
-        from orchestrator.api import Orchestrator
+        from orchestrator.api.service import Orchestrator
 
         api = Orchestrator.from_settings(self.settings)
         self._apis.append(api)

@@ -7,8 +7,8 @@ import time
 
 from sqlalchemy import func, select, update
 
-from orchestrator.models import Job, Schedule, utcnow
-from orchestrator.scheduler import Scheduler
+from orchestrator.stack.scheduler import Scheduler
+from orchestrator.store.models import Job, Schedule, utcnow
 
 ENDLESS = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
            "SELECT count(*) FROM c")

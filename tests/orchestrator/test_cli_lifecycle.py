@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import update
 
-from orchestrator.models import Schedule, utcnow
+from orchestrator.store.models import Schedule, utcnow
 
 
 def test_sandbox_created_queried_snapshotted_scheduled_and_deleted(running_stack, tmp_path):

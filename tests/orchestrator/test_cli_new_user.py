@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import cli_output
+from orchestrator.cli import output as cli_output
 from tests.orchestrator.conftest import REPO, running_stack  # noqa: F401
 
 

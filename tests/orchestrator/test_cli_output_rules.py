@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from engines.errors import QuotaExceeded
-from orchestrator import cli_output
-from orchestrator.api import Orchestrator
-from orchestrator.settings import Settings, format_duration
+from orchestrator.api.service import Orchestrator
+from orchestrator.cli import output as cli_output
+from orchestrator.config.settings import Settings, format_duration
 from tests.orchestrator.conftest import REPO
 from tests.servers import free_port
 

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from engines.errors import RestoreError
-from orchestrator.models import Template
-from orchestrator.provisioners import installation_id
-from orchestrator.templates import CATALOG
+from orchestrator.sandboxes.provisioners import installation_id
+from orchestrator.store.models import Template
+from orchestrator.store.templates import CATALOG
 from tests.orchestrator.conftest import Stack
 from tests.servers.docker import ensure_docker_engine
 
@@ -71,7 +71,7 @@ def docker_stack(docker_engine: None, tmp_path_factory: pytest.TempPathFactory
 
 
 def _own_digests(stack: Stack) -> list[str]:
-    from orchestrator.db import Database
+    from orchestrator.store.db import Database
 
     db = Database(stack.settings.database_url, stack.home)
     try:

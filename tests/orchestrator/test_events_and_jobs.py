@@ -14,9 +14,9 @@ import pytest
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from engines.errors import NotFound
-from orchestrator import state
-from orchestrator.models import Job, Sandbox, utcnow
-from orchestrator.settings import Settings
+from orchestrator.config.settings import Settings
+from orchestrator.store import state
+from orchestrator.store.models import Job, Sandbox, utcnow
 from tests.orchestrator.conftest import REPO
 from tests.servers import free_port
 

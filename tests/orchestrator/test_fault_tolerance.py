@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
-from orchestrator.provisioners import Provisioners
+from orchestrator.sandboxes.provisioners import Provisioners
 
 
 def _local_sandboxes(stack) -> set[str]:
@@ -58,7 +58,7 @@ def test_redis_restart_loses_no_sandbox_template_or_schedule(stack_factory):
 
 
 def _try_query(api, sandbox_id):
-    from orchestrator.jobs import JobClient
+    from orchestrator.jobs.client import JobClient
 
     try:
         job = api.submit_query("alice", sandbox_id, "SELECT x FROM kept")

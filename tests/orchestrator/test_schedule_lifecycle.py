@@ -9,9 +9,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from orchestrator.models import Sandbox, Schedule, Template, utcnow
-from orchestrator.reaper import POOL_OWNER
-from orchestrator.scheduler import Scheduler
+from orchestrator.stack.scheduler import Scheduler
+from orchestrator.store.models import POOL_OWNER, Sandbox, Schedule, Template, utcnow
 
 
 def _make_due(api: Any, schedule_id: int) -> None:

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from engines.errors import ServiceUnavailable
-from orchestrator.api import Orchestrator
-from orchestrator.models import Job
-from orchestrator.services import running_pid, service_commands
-from orchestrator.settings import Settings
+from orchestrator.api.service import Orchestrator
+from orchestrator.config.settings import Settings
+from orchestrator.stack.services import running_pid, service_commands
+from orchestrator.store.models import Job
 from tests.orchestrator.conftest import REPO, Stack
 from tests.servers import free_port
 
@@ -121,7 +121,7 @@ def test_foreground_up_stops_everything_on_ctrl_c(tmp_path: Path):
             proc.wait()
         if api is not None:
             api.close()
-        from orchestrator.services import down
+        from orchestrator.stack.services import down
 
         down(stack.settings)
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from engines.errors import Conflict
-from orchestrator import state
-from orchestrator.db import Database
-from orchestrator.models import Event, Sandbox, utcnow
+from orchestrator.store import state
+from orchestrator.store.db import Database
+from orchestrator.store.models import Event, Sandbox, utcnow
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from orchestrator.api import Orchestrator
-from orchestrator.services import running_pid, service_commands
-from orchestrator.supervisor import FIRST_DELAY_S, MAX_DELAY_S, Supervisor
+from orchestrator.api.service import Orchestrator
+from orchestrator.stack.services import running_pid, service_commands
+from orchestrator.stack.supervisor import FIRST_DELAY_S, MAX_DELAY_S, Supervisor
 from tests.orchestrator.conftest import REPO, Stack
 
 
@@ -67,7 +67,7 @@ def test_detached_stack_restarts_a_killed_worker_and_down_stops_it_all(tmp_path:
     finally:
         if api is not None:
             api.close()
-        from orchestrator.services import down as stop_all
+        from orchestrator.stack.services import down as stop_all
 
         stop_all(stack.settings)
 

@@ -7,8 +7,8 @@ import sqlite3
 import pytest
 
 from engines.errors import RestoreError
-from orchestrator.provisioners import Provisioners
-from orchestrator.templates import CATALOG, builtin_available, builtin_dump
+from orchestrator.sandboxes.provisioners import Provisioners
+from orchestrator.store.templates import CATALOG, builtin_available, builtin_dump
 
 
 def test_builtin_catalog_lists_available_templates_and_empties(running_stack):

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from orchestrator.provisioning import SandboxHandle, SandboxRequest
+from orchestrator.sandboxes.provisioning import SandboxHandle, SandboxRequest
 from tests.conftest import REPO
 from tests.servers.docker import ensure_docker_engine
 
 #: this test run's containers only: other dbplay processes on the engine leave them alone
 TEST_INSTANCE = f"test-{uuid.uuid4().hex[:8]}"
-TEMPLATES = REPO / "orchestrator" / "builtin_templates"
+TEMPLATES = REPO / "orchestrator" / "store" / "builtin_templates"
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +52,7 @@ def events() -> Events:
 @pytest.fixture(scope="session")
 def provisioner(docker_client: Any, events: Events,
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from orchestrator.docker_provisioner import DockerProvisioner
+    from orchestrator.sandboxes.docker.provisioner import DockerProvisioner
 
     prov = DockerProvisioner(docker_client, image_source="offline", on_event=events,
                              instance=TEST_INSTANCE,

@@ -13,8 +13,8 @@ import pytest
 
 from engines import connect
 from engines.errors import ProvisionError
-from orchestrator.container_specs import OFFICIAL, OFFLINE, Limits, MiB, PostgresSpec
-from orchestrator.image_baker import BaseImages, available_sources, choose_source
+from orchestrator.sandboxes.docker.image_baker import BaseImages, available_sources, choose_source
+from orchestrator.sandboxes.docker.specs import OFFICIAL, OFFLINE, Limits, MiB, PostgresSpec
 from tests.sandboxes.conftest import TEST_INSTANCE, new_request
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]
@@ -69,7 +69,7 @@ def test_official_image_that_cannot_be_built_names_the_offline_script(provisione
 
 def test_sandbox_writing_past_its_storage_cap_is_stopped_and_reported(provisioner, events,
                                                                       tmp_path):
-    from orchestrator.docker_provisioner import DockerProvisioner
+    from orchestrator.sandboxes.docker.provisioner import DockerProvisioner
 
     capped = DockerProvisioner(provisioner.client, image_source="offline", state_dir=tmp_path,
                                instance=TEST_INSTANCE, reap_on_start=False, on_event=events,

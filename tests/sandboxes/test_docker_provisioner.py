@@ -12,8 +12,8 @@ import pytest
 
 from engines import connect
 from engines.errors import EngineUnavailable
-from orchestrator.sandbox_containers import SANDBOX_PREFIX
-from orchestrator.templates import CATALOG, builtin_dump
+from orchestrator.sandboxes.docker.containers import SANDBOX_PREFIX
+from orchestrator.store.templates import CATALOG, builtin_dump
 from tests.sandboxes.conftest import TEMPLATES, TEST_INSTANCE, new_request
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]
@@ -110,8 +110,8 @@ def test_connection_string_outlives_the_process_that_asked_for_it(provisioner, s
     handle = sandbox("postgres")
     code = (
         "import json, sys; from pathlib import Path\n"
-        "from orchestrator.docker_provisioner import DockerProvisioner\n"
-        "from orchestrator.provisioning import SandboxHandle\n"
+        "from orchestrator.sandboxes.docker.provisioner import DockerProvisioner\n"
+        "from orchestrator.sandboxes.provisioning import SandboxHandle\n"
         "p = DockerProvisioner(state_dir=Path(sys.argv[1]), instance=sys.argv[2],\n"
         "                      reap_on_start=False)\n"
         "print(p.publish(SandboxHandle.from_dict(json.loads(sys.argv[3]))))\n"
@@ -190,7 +190,7 @@ def test_reaper_removes_orphans_by_id(provisioner):
 
 
 def test_expired_orphans_are_reaped_when_a_provisioner_starts(provisioner, tmp_path):
-    from orchestrator.docker_provisioner import DockerProvisioner
+    from orchestrator.sandboxes.docker.provisioner import DockerProvisioner
 
     sandbox_id, box = _orphan(provisioner, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
     fresh = DockerProvisioner(provisioner.client, image_source="offline", state_dir=tmp_path,
@@ -204,7 +204,7 @@ def test_expired_orphans_are_reaped_when_a_provisioner_starts(provisioner, tmp_p
 
 def test_stale_bake_container_is_removed_by_any_provisioner_start(provisioner, tmp_path):
     """Even one that leaves sandbox expiry to the orchestrator (``reap_on_start=False``)."""
-    from orchestrator.docker_provisioner import DockerProvisioner
+    from orchestrator.sandboxes.docker.provisioner import DockerProvisioner
 
     stale = provisioner.client.containers.run(
         "dbplay/postgres:15", name=f"dbplay-bake-postgres-{TEST_INSTANCE}", detach=True,
@@ -249,7 +249,7 @@ def test_baked_image_gives_new_sandboxes_the_template_data(provisioner, sandbox)
 
 
 def test_warm_pool_claim_is_a_lookup_not_a_start(provisioner, tmp_path):
-    from orchestrator.docker_provisioner import DockerProvisioner
+    from orchestrator.sandboxes.docker.provisioner import DockerProvisioner
 
     pooled = DockerProvisioner(provisioner.client, image_source="offline", pool_size=1,
                                state_dir=tmp_path, reap_on_start=False,

@@ -17,13 +17,13 @@ import pytest
 
 from engines import connect
 from engines.errors import RestoreError
-from orchestrator.local_process import answers
-from orchestrator.local_provisioner import LocalProvisioner, purge_servers, stop_servers
-from orchestrator.provisioning import SandboxHandle, SandboxRequest
+from orchestrator.sandboxes.local.process import answers
+from orchestrator.sandboxes.local.provisioner import LocalProvisioner, purge_servers, stop_servers
+from orchestrator.sandboxes.provisioning import SandboxHandle, SandboxRequest
 from tests.conftest import REPO
 from tests.servers import unavailable
 
-BUILTIN = REPO / "orchestrator" / "builtin_templates"
+BUILTIN = REPO / "orchestrator" / "store" / "builtin_templates"
 ENGINES = ["sqlite", "chroma", "postgres", "mongodb"]
 Make = Callable[..., SandboxHandle]
 _ZERO_VECTOR = "[" + ", ".join(["0.0"] * 383 + ["1.0"]) + "]"
@@ -291,7 +291,7 @@ def test_a_second_process_finds_the_running_servers(provisioner: LocalProvisione
     mongo_pid = provisioner.mongo.server(mongo.sandbox_id).running_pid()
     assert postmaster is not None and mongo_pid is not None
     code = ("import sys, json; from pathlib import Path;"
-            "from orchestrator.local_provisioner import LocalProvisioner;"
+            "from orchestrator.sandboxes.local.provisioner import LocalProvisioner;"
             "p = LocalProvisioner(Path(sys.argv[1]));"
             "print(json.dumps([p.revive(sys.argv[2]), p.revive(sys.argv[3])]))")
     out = subprocess.run([sys.executable, "-c", code, str(provisioner.home), pg.sandbox_id,

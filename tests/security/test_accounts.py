@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engines.errors import InvalidRequest, NotAllowed
-from orchestrator.accounts import OIDC_PREFIX
+from orchestrator.api.accounts import OIDC_PREFIX
 from tests.orchestrator.conftest import Stack
 from tests.ui.conftest import APP, TIMEOUT, use_settings
 from ui.session import USER_KEY

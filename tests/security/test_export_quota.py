@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from engines.errors import QuotaExceeded
-from orchestrator.export_files import MIB, usage_bytes
-from orchestrator.reaper import POOL_OWNER
+from orchestrator.jobs.exports import MIB, usage_bytes
+from orchestrator.store.models import POOL_OWNER
 from tests.orchestrator.conftest import Stack
 
 QUOTA_MB = 1

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.models import Job
+from orchestrator.store.models import Job
 from tests.orchestrator.conftest import Stack
 
 ATTACK_SECONDS = 8

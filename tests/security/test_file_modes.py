@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.db import Database
-from orchestrator.models import Sandbox
-from orchestrator.settings import Settings
-from orchestrator.uploads import UploadStore, uploads_root
+from orchestrator.config.settings import Settings
+from orchestrator.jobs.uploads import UploadStore, uploads_root
+from orchestrator.store.db import Database
+from orchestrator.store.models import Sandbox
 from tests.security.installation import Installation
 
 PASSWORD = "correct horse battery"

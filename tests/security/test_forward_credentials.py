@@ -20,7 +20,7 @@ import pytest
 
 from engines import connect
 from engines.errors import EngineUnavailable
-from orchestrator.connection_warning import STANDIN_WARNING
+from orchestrator.sandboxes.connection_warning import STANDIN_WARNING
 from tests.orchestrator.conftest import REPO, Stack
 
 pytestmark = [pytest.mark.timeout(600)]
@@ -36,7 +36,7 @@ def _connect(stack: Stack, sandbox_id: str) -> dict[str, Any]:
 
 
 def _handle_info(stack: Stack, sandbox_id: str) -> dict[str, Any]:
-    from orchestrator.models import Sandbox
+    from orchestrator.store.models import Sandbox
 
     api = stack.api()
     with api.db.session() as session:

@@ -12,8 +12,8 @@ import pytest
 import redis
 
 from engines.errors import NotAllowed
-from orchestrator.api import Orchestrator
-from orchestrator.settings import Settings
+from orchestrator.api.service import Orchestrator
+from orchestrator.config.settings import Settings
 from tests.security.installation import (
     Installation,
     connect_refused,

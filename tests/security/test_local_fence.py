@@ -24,7 +24,7 @@ import psycopg2
 import pymongo
 import pytest
 
-from orchestrator.local_layout import LocalLayout, Registry
+from orchestrator.sandboxes.local.layout import LocalLayout, Registry
 from tests.orchestrator.conftest import Stack
 
 pytestmark = [pytest.mark.timeout(600)]

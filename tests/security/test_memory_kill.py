@@ -10,8 +10,8 @@ from typing import Any
 import docker
 import pytest
 
-from orchestrator.container_specs import spec_for
-from orchestrator.provisioners import installation_id
+from orchestrator.sandboxes.docker.specs import spec_for
+from orchestrator.sandboxes.provisioners import installation_id
 from tests.orchestrator.conftest import Stack
 
 pytestmark = [pytest.mark.timeout(600)]

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from engines.errors import QuotaExceeded
-from orchestrator import state
+from orchestrator.store import state
 from tests.orchestrator.conftest import REPO, Stack
 
 QUOTA = 5

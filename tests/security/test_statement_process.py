@@ -25,8 +25,8 @@ import pytest
 
 from engines.base import Engine
 from engines.errors import ExecutionError, StatementCrashed
-from orchestrator.models import Sandbox
-from orchestrator.provisioning import SandboxHandle
+from orchestrator.sandboxes.provisioning import SandboxHandle
+from orchestrator.store.models import Sandbox
 from workers.isolation import landlock, operations
 from workers.isolation.fence import sandbox_paths
 from workers.isolation.runner import StatementProcesses

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.provisioners import installation_id
+from orchestrator.sandboxes.provisioners import installation_id
 from tests.orchestrator.conftest import Stack
 
 pytestmark = [pytest.mark.timeout(600)]

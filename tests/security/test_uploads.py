@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from orchestrator.models import Job
-from orchestrator.uploads import UploadStore, uploads_root
+from orchestrator.jobs.uploads import UploadStore, uploads_root
+from orchestrator.store.models import Job
 from tests.orchestrator.conftest import REPO, Stack
 from tests.servers import unavailable
 

@@ -93,7 +93,7 @@ def test_other_users_sandboxes_are_not_shown(app, user, sandbox):
 
 
 def test_failed_sandbox_shows_its_reason_and_reset_brings_it_back(app, user, sandbox, api):
-    from orchestrator import state
+    from orchestrator.store import state
 
     with api.db.session() as session:  # what the provisioner's death callback does
         sb = state.lock_sandbox(session, sandbox.id)

@@ -10,10 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from engines.errors import NotAllowed
-from orchestrator.accounts import issue_setup_code
-from orchestrator.api import Orchestrator
-from orchestrator.db import Database
-from orchestrator.settings import Settings
+from orchestrator.api.accounts import issue_setup_code
+from orchestrator.api.service import Orchestrator
+from orchestrator.config.settings import Settings
+from orchestrator.store.db import Database
 from tests.servers import free_port
 from tests.ui.conftest import APP, TIMEOUT, all_text, no_crash, texts, use_settings
 from ui import session

@@ -10,7 +10,7 @@ from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
 from tests.ui.conftest import SQLITE_TEMPLATE, all_text, no_crash, texts
 from ui.formatting import human_size
 
-CHINOOK = Path(__file__).resolve().parents[2] / "orchestrator" / "builtin_templates" / \
+CHINOOK = Path(__file__).resolve().parents[2] / "orchestrator" / "store" / "builtin_templates" / \
     "chinook-sqlite" / "Chinook_Sqlite.sqlite"
 
 

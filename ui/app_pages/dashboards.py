@@ -18,7 +18,7 @@ from ui.formatting import engine_label
 from ui.frames import typed_frame
 
 if TYPE_CHECKING:
-    from orchestrator.views import DashboardView, SandboxView, SavedQueryView
+    from orchestrator.store.views import DashboardView, SandboxView, SavedQueryView
 
 SELECTED = "dash_selected"
 DATA = "dash_data"

@@ -20,7 +20,7 @@ from ui import feedback, picker, result_view, session
 from ui.formatting import HIGHLIGHT, LANGUAGES, human_ms
 
 if TYPE_CHECKING:
-    from orchestrator.views import JobView, SandboxView
+    from orchestrator.store.views import JobView, SandboxView
 
 EDITOR = "pg_editor"
 SELECTION = "pg_selection"

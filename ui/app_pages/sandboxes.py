@@ -11,7 +11,7 @@ from ui import feedback, picker, session
 from ui.formatting import engine_label, human_ms, short_time, time_left
 
 if TYPE_CHECKING:
-    from orchestrator.views import SandboxView, ScheduleView
+    from orchestrator.store.views import SandboxView, ScheduleView
 
 STATE_BADGES = {
     "requested": ":orange-badge[:material/hourglass_top: requested]",

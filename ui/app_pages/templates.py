@@ -17,7 +17,7 @@ from ui import feedback, picker, session
 from ui.formatting import engine_label, human_ms, human_size
 
 if TYPE_CHECKING:
-    from orchestrator.views import SandboxView, TemplateView
+    from orchestrator.store.views import SandboxView, TemplateView
 
 LAUNCH_TIMEOUT_S = 300.0
 NO_WORKER_WARNING_S = 10.0

@@ -27,7 +27,7 @@ from typing import Any
 
 from engines.base import Engine
 from engines.errors import ProvisionError, QueryCancelled, StatementCrashed
-from orchestrator.settings import Settings
+from orchestrator.config.settings import Settings
 from workers.isolation import fence, landlock, zygote
 from workers.isolation.protocol import CANCEL, Operation, StatementRequest, decode_error
 

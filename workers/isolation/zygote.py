@@ -33,9 +33,9 @@ SPAWN, SPAWNED, EXITED = b"S", b"P", b"X"
 #: Two groups: forking costs grow with the zygote's size, and Chroma's libraries (Rust
 #: bindings, onnxruntime) would triple it for every SQL statement.
 PRELOADS: dict[str, tuple[str, ...]] = {
-    "sql": ("workers.isolation.operations", "engines.sqlite", "engines.postgres",
-            "engines.mongodb", "engines.formats"),
-    "chroma": ("workers.isolation.operations", "engines.chroma", "chromadb",
+    "sql": ("workers.isolation.operations", "engines.sqlite.adapter", "engines.postgres.adapter",
+            "engines.mongodb.adapter", "engines.formats"),
+    "chroma": ("workers.isolation.operations", "engines.chroma.adapter", "chromadb",
                "chromadb.api.rust", "onnxruntime", "tokenizers"),
 }
 

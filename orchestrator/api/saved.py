@@ -1,0 +1,130 @@
+"""Saved queries, dashboards and snapshot schedules: the per-user parts of the API
+that need no worker (mixed into :class:`orchestrator.api.service.Orchestrator`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from engines.errors import InvalidRequest, NotFound
+from orchestrator.store.models import Dashboard, DashboardItem, SavedQuery, Schedule, utcnow
+from orchestrator.store.views import DashboardView, SavedQueryView, ScheduleView
+
+if TYPE_CHECKING:
+    from orchestrator.store.db import Database
+    from orchestrator.store.models import Sandbox
+
+
+def next_run(cron: str, after: dt.datetime) -> dt.datetime:
+    """The first time ``cron`` fires strictly after ``after`` (naive UTC)."""
+    from croniter import croniter
+
+    if not croniter.is_valid(cron):
+        raise InvalidRequest(f"bad cron expression {cron!r}; e.g. '0 * * * *' (hourly)")
+    value: dt.datetime = croniter(cron, after).get_next(dt.datetime)
+    return value
+
+
+class SavedWork:
+    db: Database
+
+    def _user(self, user: str) -> str:
+        raise NotImplementedError
+
+    def _sandbox(self, session: Any, user: str, sandbox_id: str) -> Sandbox:
+        raise NotImplementedError
+
+    # -- saved queries ------------------------------------------------------
+    def save_query(self, user: str, name: str, text: str, sandbox_id: str | None = None,
+                   engine: str | None = None, chart: dict[str, Any] | None = None
+                   ) -> SavedQueryView:
+        if not name.strip():
+            raise InvalidRequest("a saved query needs a name")
+        with self.db.session() as session:
+            if sandbox_id is not None:
+                sb = self._sandbox(session, user, sandbox_id)
+                engine = engine or sb.engine
+            if not engine:
+                raise InvalidRequest("say which engine the query is for")
+            query = SavedQuery(owner=self._user(user), name=name, sandbox_id=sandbox_id,
+                               engine=engine, text=text, chart=chart, created_at=utcnow())
+            session.add(query)
+            session.flush()
+            return SavedQueryView.of(query)
+
+    def list_queries(self, user: str) -> list[SavedQueryView]:
+        with self.db.session() as session:
+            rows = session.scalars(select(SavedQuery).where(
+                SavedQuery.owner == self._user(user)).order_by(SavedQuery.id)).all()
+            return [SavedQueryView.of(q) for q in rows]
+
+    # -- dashboards ---------------------------------------------------------
+    def create_dashboard(self, user: str, name: str) -> DashboardView:
+        if not name.strip():
+            raise InvalidRequest("a dashboard needs a name")
+        with self.db.session() as session:
+            board = Dashboard(owner=self._user(user), name=name, created_at=utcnow())
+            session.add(board)
+            session.flush()
+            return DashboardView(id=board.id, name=board.name, items=[])
+
+    def add_to_dashboard(self, user: str, dashboard_id: int, query_id: int) -> DashboardView:
+        with self.db.session() as session:
+            board = session.get(Dashboard, dashboard_id)
+            if board is None or board.owner != self._user(user):
+                raise NotFound(f"no dashboard {dashboard_id}")
+            query = session.get(SavedQuery, query_id)
+            if query is None or query.owner != user:
+                raise NotFound(f"no saved query {query_id}")
+            position = session.scalar(select(func.count()).select_from(DashboardItem).where(
+                DashboardItem.dashboard_id == dashboard_id)) or 0
+            session.add(DashboardItem(dashboard_id=dashboard_id, query_id=query_id,
+                                      position=position))
+        return self.get_dashboard(user, dashboard_id)
+
+    def get_dashboard(self, user: str, dashboard_id: int) -> DashboardView:
+        with self.db.session() as session:
+            board = session.get(Dashboard, dashboard_id)
+            if board is None or board.owner != self._user(user):
+                raise NotFound(f"no dashboard {dashboard_id}")
+            items = session.scalars(select(SavedQuery).join(
+                DashboardItem, DashboardItem.query_id == SavedQuery.id).where(
+                DashboardItem.dashboard_id == dashboard_id).order_by(DashboardItem.position))
+            return DashboardView(id=board.id, name=board.name,
+                                 items=[SavedQueryView.of(q) for q in items])
+
+    def list_dashboards(self, user: str) -> list[DashboardView]:
+        with self.db.session() as session:
+            ids = session.scalars(select(Dashboard.id).where(
+                Dashboard.owner == self._user(user)).order_by(Dashboard.id)).all()
+        return [self.get_dashboard(user, i) for i in ids]
+
+    # -- schedules -----------------------------------------------------------
+    def schedule_snapshots(self, user: str, sandbox_id: str, cron: str,
+                           name: str) -> ScheduleView:
+        from orchestrator.api.service import _check_name
+
+        _check_name(name, "snapshot name")
+        first = next_run(cron, utcnow())
+        with self.db.session() as session:
+            self._sandbox(session, user, sandbox_id)
+            schedule = Schedule(owner=self._user(user), sandbox_id=sandbox_id, cron=cron,
+                                name=name, next_run_at=first, created_at=utcnow())
+            session.add(schedule)
+            session.flush()
+            return ScheduleView.of(schedule)
+
+    def list_schedules(self, user: str) -> list[ScheduleView]:
+        with self.db.session() as session:
+            rows = session.scalars(select(Schedule).where(
+                Schedule.owner == self._user(user)).order_by(Schedule.id)).all()
+            return [ScheduleView.of(s) for s in rows]
+
+    def delete_schedule(self, user: str, schedule_id: int) -> None:
+        with self.db.session() as session:
+            schedule = session.get(Schedule, schedule_id)
+            if schedule is None or schedule.owner != self._user(user):
+                raise NotFound(f"no schedule {schedule_id}")
+            session.delete(schedule)

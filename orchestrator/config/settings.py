@@ -1,0 +1,233 @@
+"""Every setting of DB Playground, declared once.
+
+The table :data:`SETTINGS` is the single source: :meth:`Settings.load` reads it from the
+environment at start-up (never at import), and :func:`settings_table` renders it for the
+README (``dbplay settings``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engines.errors import InvalidRequest
+from orchestrator.config.redis_auth import with_local_password
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str | int) -> int:
+    """Seconds from ``90``, ``90s``, ``30m``, ``2h`` or ``1d``."""
+    if isinstance(text, int):
+        return text
+    match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", str(text).lower())
+    if not match:
+        raise InvalidRequest(f"bad duration {text!r}; use e.g. 90s, 30m, 2h or 1d")
+    return int(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+def format_duration(seconds: int | float) -> str:
+    """The inverse of :func:`parse_duration` in the largest whole unit: ``24h``, ``90m``.
+
+    Days are shown as hours (``DBPLAY_MAX_TTL=24h`` reads back as ``24h``)."""
+    whole = int(seconds)
+    for unit, size in (("h", 3600), ("m", 60)):
+        if whole and whole % size == 0:
+            return f"{whole // size}{unit}"
+    return f"{whole}s"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name, default (as text) and what it does."""
+
+    name: str
+    default: str
+    help: str
+    attr: str
+    parse: Callable[[str], Any] = str
+
+
+SETTINGS: list[Setting] = [
+    Setting("DBPLAY_HOME", "~/.dbplay", "Directory holding all state: metadata database, "
+            "template dumps, sandboxes, exports, logs.", "home",
+            lambda v: Path(v).expanduser().resolve()),
+    Setting("DBPLAY_DATABASE_URL", "", "SQLAlchemy URL of the metadata database. Empty: "
+            "SQLite file `$DBPLAY_HOME/dbplay.db`; use `postgresql+psycopg2://...` for "
+            "PostgreSQL.", "database_url"),
+    Setting("DBPLAY_REDIS_URL", "redis://127.0.0.1:6390/0", "Redis used as the Dramatiq "
+            "broker. `dbplay up` starts a `redis-server` on this port (6390, not the usual "
+            "6379, to stay clear of another Redis) when none answers.", "redis_url"),
+    Setting("DBPLAY_PROVISIONER", "auto", "`docker`, `local`, or `auto` (Docker when an "
+            "engine answers, else local). SQLite sandboxes always run locally.", "provisioner"),
+    Setting("DBPLAY_IMAGE_SOURCE", "auto", "Where the Docker provisioner gets engine images: "
+            "`registry` (official images), `build` (offline build from a local base image) "
+            "or `auto`.", "image_source"),
+    Setting("DBPLAY_POOL_SIZE", "0", "Warm sandboxes kept ready per built-in template "
+            "(claimed on create, refilled in the background).", "pool_size", int),
+    Setting("DBPLAY_MAX_SANDBOXES_PER_USER", "5", "Live sandboxes one user may hold.",
+            "max_sandboxes_per_user", int),
+    Setting("DBPLAY_DEFAULT_TTL", "1h", "Lifetime of a new sandbox (e.g. 30m, 2h).",
+            "default_ttl", parse_duration),
+    Setting("DBPLAY_MAX_TTL", "24h", "Longest lifetime a user may ask for.", "max_ttl",
+            parse_duration),
+    Setting("DBPLAY_SNAPSHOT_KEEP", "5", "Snapshot templates a schedule keeps: after each "
+            "scheduled snapshot, the older templates that schedule created are deleted (except "
+            "one a live sandbox was created from).", "snapshot_keep", int),
+    Setting("DBPLAY_MAX_ROWS", "1000", "Most rows returned per statement.", "max_rows", int),
+    Setting("DBPLAY_MAX_QUERY_SECONDS", "30", "Server-side time limit per statement.",
+            "max_query_seconds", float),
+    Setting("DBPLAY_UI_PORT", "8501", "Port of the Streamlit UI started by `dbplay up`.",
+            "ui_port", int),
+    Setting("DBPLAY_USER", "", "Acting user of the CLI (default: the login name); "
+            "`--user` overrides it.", "user"),
+    Setting("DBPLAY_WORKER_THREADS", "8", "Threads per worker process.", "worker_threads", int),
+    Setting("DBPLAY_WORKER_TIMEOUT_MS", "1000", "How long an idle worker blocks on its "
+            "queue's doorbell before checking Redis again (also its heartbeat cadence). New "
+            "messages wake it at once whatever this is.", "worker_timeout_ms", int),
+    Setting("DBPLAY_HEARTBEAT_TIMEOUT_MS", "15000", "A worker silent this long is dead: its "
+            "unacknowledged messages are redelivered to another worker.",
+            "heartbeat_timeout_ms", int),
+    Setting("DBPLAY_SCHEDULER_TICK", "1", "Seconds between scheduler checks for due "
+            "snapshots.", "scheduler_tick", float),
+    Setting("DBPLAY_REAP_INTERVAL", "30", "Seconds between reaper runs (expired sandboxes, "
+            "orphans).", "reap_interval", float),
+    Setting("DBPLAY_LISTEN_ADDRESS", "127.0.0.1", "Address the UI (and every other "
+            "service `dbplay up` starts) listens on. Keep the loopback default unless a "
+            "reverse proxy or firewall fronts the installation.", "listen_address"),
+    Setting("DBPLAY_USER_CONCURRENCY", "2", "Jobs one user may run at once per queue "
+            "(interactive, provision, background); more wait in that user's own line, so "
+            "one user never starves another. Keep it below each worker's threads "
+            "(`DBPLAY_WORKER_THREADS`; the provision and background workers run 4): users "
+            "busy at their limit at the same time take that many threads each, and a "
+            "thread must stay free for the next user.", "user_concurrency", int),
+    Setting("DBPLAY_MAX_RESULT_BYTES", "16777216", "Most bytes of rows a worker holds for "
+            "one statement's result (rows past it are cut and the result marked truncated).",
+            "max_result_bytes", int),
+    Setting("DBPLAY_MAX_CELL_BYTES", "65536", "Longest value shown in one result cell; "
+            "longer values are cut and marked as cut.", "max_cell_bytes", int),
+    Setting("DBPLAY_MAX_SCRIPT_BYTES", "1048576", "Longest script (bytes) one request may "
+            "send; longer ones are refused before parsing.", "max_script_bytes", int),
+    Setting("DBPLAY_STATEMENT_MEMORY_MB", "2048", "Address-space limit (MiB) of the "
+            "short-lived process that runs each user job's statements, so a statement can "
+            "neither exhaust nor crash a shared worker.", "statement_memory_mb", int),
+    Setting("DBPLAY_EXPORT_QUOTA_MB", "1024", "Disk space (MiB) one user's exports may "
+            "take; the oldest are removed first when a new export needs room.",
+            "export_quota_mb", int),
+    Setting("DBPLAY_EXPORT_TTL", "1h", "How long an export file is kept (it is also "
+            "removed once downloaded).", "export_ttl", parse_duration),
+    Setting("DBPLAY_MIN_PASSWORD_LENGTH", "10", "Shortest accepted account password; "
+            "passwords must also pass the zxcvbn strength check (score 3 of 4).",
+            "min_password_length", int),
+    Setting("DBPLAY_FAULT_PROVISION_DELAY", "0", "Fault injection for tests: seconds a "
+            "provision step sleeps before starting the sandbox. Keep 0.",
+            "fault_provision_delay", float),
+    Setting("DBPLAY_FAULT_READY_DELAY", "0", "Fault injection for tests: seconds a provision "
+            "step sleeps after the sandbox started, before it is recorded ready. Keep 0.",
+            "fault_ready_delay", float),
+]
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    redis_url: str
+    provisioner: str
+    image_source: str
+    pool_size: int
+    max_sandboxes_per_user: int
+    default_ttl: int
+    max_ttl: int
+    snapshot_keep: int
+    max_rows: int
+    max_query_seconds: float
+    ui_port: int
+    user: str
+    worker_threads: int
+    worker_timeout_ms: int
+    heartbeat_timeout_ms: int
+    scheduler_tick: float
+    reap_interval: float
+    listen_address: str
+    user_concurrency: int
+    max_result_bytes: int
+    max_cell_bytes: int
+    max_script_bytes: int
+    statement_memory_mb: int
+    export_quota_mb: int
+    export_ttl: int
+    min_password_length: int
+    fault_provision_delay: float
+    fault_ready_delay: float
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = env.get(setting.name, "") or setting.default
+            try:
+                values[setting.attr] = setting.parse(raw)
+            except (ValueError, InvalidRequest) as exc:
+                raise InvalidRequest(f"{setting.name}={raw!r}: {exc}") from exc
+        values.update(overrides)
+        if not values["database_url"]:
+            values["database_url"] = f"sqlite:///{values['home'] / 'dbplay.db'}"
+        values["redis_url"] = with_local_password(values["redis_url"], values["home"])
+        if not values["user"]:
+            values["user"] = _login_name()
+        if values["snapshot_keep"] < 1:
+            raise InvalidRequest("DBPLAY_SNAPSHOT_KEEP must be at least 1")
+        if values["provisioner"] not in ("auto", "docker", "local"):
+            raise InvalidRequest("DBPLAY_PROVISIONER must be auto, docker or local")
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def to_environ(self) -> dict[str, str]:
+        """These settings as environment variables (for child processes)."""
+        env: dict[str, str] = {}
+        for setting in SETTINGS:
+            value = getattr(self, setting.attr)
+            env[setting.name] = str(value)
+        return env
+
+    # -- directories under home -------------------------------------------
+    @property
+    def templates_dir(self) -> Path:
+        return self.home / "templates"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.home / "exports"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+
+def _login_name() -> str:
+    for var in ("LOGNAME", "USER", "USERNAME"):
+        if os.environ.get(var):
+            return os.environ[var]
+    return "user"
+
+
+def settings_table() -> str:
+    """Every setting as a markdown table (name, default, meaning)."""
+    lines = ["| Setting | Default | Meaning |", "| --- | --- | --- |"]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default else "(empty)"
+        lines.append(f"| `{s.name}` | {default} | {s.help} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,176 @@
+"""The metadata schema (SQLAlchemy 2.0). Alembic migrations in ``orchestrator/store/migrations``
+create exactly these tables; times are naive UTC."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from orchestrator.store.secret_columns import EncryptedJSON, EncryptedText
+
+#: the owner of warm-pool sandboxes that no user has claimed yet
+POOL_OWNER = "_pool"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject",
+                                       name="uq_users_oidc_identity"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: local accounts: letters, digits, '-', '_', '.'; OpenID Connect accounts:
+    #: ``oidc:<hash of issuer and subject>`` (a ':' no local name has, so never shared)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: OpenID Connect identity (both None for local accounts)
+    oidc_issuer: Mapped[str | None] = mapped_column(String(500))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
+    #: what the UI shows (an OIDC account's e-mail or name claim; its local name otherwise)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+
+
+class SetupCode(Base):
+    """The one-time code that creates a fresh installation's first (admin) account:
+    only its SHA-256 is kept; using it deletes the row."""
+
+    __tablename__ = "setup_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Template(Base):
+    __tablename__ = "templates"
+    __table_args__ = (UniqueConstraint("owner", "name", name="uq_templates_owner_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    engine: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text, default="")
+    owner: Mapped[str | None] = mapped_column(String(100), index=True)  # None: built-in
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    digest: Mapped[str] = mapped_column(String(64), default="")  # sha256 of the dump, "" = empty
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    tables: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(Text, default="")
+    license: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: the schedule whose snapshot this is (its retention may delete it); None otherwise
+    schedule_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class Sandbox(Base):
+    __tablename__ = "sandboxes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    engine: Mapped[str] = mapped_column(String(20))
+    template: Mapped[str] = mapped_column(String(200))
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ready_ms: Mapped[float | None] = mapped_column()
+    provisioner: Mapped[str | None] = mapped_column(String(20))
+    #: connection URLs with passwords: encrypted at rest (``orchestrator/store/secret_columns.py``)
+    handle: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
+    #: bumped on every (re)provision so workers drop cached connections
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    #: jobs running statements on it right now (busy while > 0)
+    active_jobs: Mapped[int] = mapped_column(Integer, default=0)
+    password: Mapped[str] = mapped_column(EncryptedText, default="")
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Event(Base):
+    """Append-only log of sandbox state transitions."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sandbox_id: Mapped[str] = mapped_column(String(32), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    sandbox_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    #: queued | running | done | failed | cancelled
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[Any | None] = mapped_column(JSON)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class SavedQuery(Base):
+    __tablename__ = "saved_queries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    sandbox_id: Mapped[str | None] = mapped_column(String(32))
+    engine: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    chart: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Dashboard(Base):
+    __tablename__ = "dashboards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DashboardItem(Base):
+    __tablename__ = "dashboard_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dashboard_id: Mapped[int] = mapped_column(ForeignKey("dashboards.id", ondelete="CASCADE"),
+                                              index=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("saved_queries.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Schedule(Base):
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    sandbox_id: Mapped[str] = mapped_column(String(32), index=True)
+    cron: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    next_run_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    last_run_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_status: Mapped[str | None] = mapped_column(String(20))
+    last_job_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: why the schedule no longer runs (its sandbox ended); None while it is active
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
