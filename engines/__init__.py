@@ -1,9 +1,11 @@
-"""Engine adapters: one interface (:mod:`engines.base`), one module per database kind.
+"""Engine adapters: one interface (:mod:`engines.base`), one package per database kind.
 
-Adapters are registered by kind name and imported lazily, so importing ``engines``
-never imports a database driver::
+Each kind is described once by its :class:`~engines.descriptor.EngineDescriptor`
+(``engines/<kind>/descriptor.py``); the adapter it names is imported only when a
+connection is made, so importing ``engines`` never imports a database driver::
 
-    from engines import connect
+    from engines import connect, descriptor_for
+    descriptor_for("sqlite").label                # 'SQLite'
     with connect("sqlite", "sqlite:////tmp/x.db") as db:
         results = db.execute("SELECT 1; SELECT 2")
 """
@@ -13,36 +15,41 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from engines.chroma.descriptor import CHROMA
+from engines.descriptor import EngineDescriptor
 from engines.errors import InvalidRequest
+from engines.mongodb.descriptor import MONGODB
+from engines.postgres.descriptor import POSTGRES
+from engines.sqlite.descriptor import SQLITE
 
 if TYPE_CHECKING:
     from engines.base import Engine
 
-_REGISTRY: dict[str, str] = {
-    "postgres": "engines.postgres.adapter:PostgresEngine",
-    "mongodb": "engines.mongodb.adapter:MongoEngine",
-    "chroma": "engines.chroma.adapter:ChromaEngine",
-    "sqlite": "engines.sqlite.adapter:SQLiteEngine",
-}
+#: every engine, in the order they are shown (SQL first)
+_DESCRIPTORS: dict[str, EngineDescriptor] = {d.kind: d for d in (POSTGRES, SQLITE, MONGODB, CHROMA)}
 
 
-def register(kind: str, target: str) -> None:
-    """Register an adapter class, given as ``"module:ClassName"``, under ``kind``."""
-    _REGISTRY[kind] = target
+def descriptors() -> list[EngineDescriptor]:
+    """Every engine's descriptor, in display order."""
+    return list(_DESCRIPTORS.values())
+
+
+def descriptor_for(kind: str) -> EngineDescriptor:
+    """The descriptor of ``kind``; :class:`InvalidRequest` for a kind not known."""
+    try:
+        return _DESCRIPTORS[kind]
+    except KeyError:
+        raise InvalidRequest(
+            f"unknown engine {kind!r}; known engines: {', '.join(_DESCRIPTORS)}"
+        ) from None
 
 
 def kinds() -> list[str]:
-    return list(_REGISTRY)
+    return list(_DESCRIPTORS)
 
 
 def engine_class(kind: str) -> type[Engine]:
-    try:
-        target = _REGISTRY[kind]
-    except KeyError:
-        raise InvalidRequest(
-            f"unknown engine {kind!r}; known engines: {', '.join(_REGISTRY)}"
-        ) from None
-    module_name, _, class_name = target.partition(":")
+    module_name, _, class_name = descriptor_for(kind).adapter.partition(":")
     cls: type[Engine] = getattr(importlib.import_module(module_name), class_name)
     return cls
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from engines import formats
+from engines.descriptor import EngineDescriptor
 from engines.errors import (
     DBPlayError,
     EngineError,
@@ -74,9 +75,10 @@ class Cursor:
 class Engine(ABC):
     """A connection to one database (one sandbox) of a given kind."""
 
+    #: what this kind is (label, script language, dump suffixes...), declared once in
+    #: ``engines/<kind>/descriptor.py``
+    descriptor: ClassVar[EngineDescriptor]
     kind: ClassVar[str]
-    #: the language of ``execute`` scripts: ``sql``, ``mongosh`` or ``chroma``
-    language: ClassVar[str]
 
     def __init__(
         self,

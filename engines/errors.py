@@ -20,6 +20,8 @@
     ├── Conflict                     the object exists already or is in the wrong state
     ├── QuotaExceeded                a per-user limit was reached
     ├── InvalidRequest               the request itself is malformed (bad TTL, bad cron, ...)
+    ├── NotAllowed                   the acting user may not do this
+    ├── Unauthorized                 no API token, or an unknown or revoked one
     └── ProvisionError               a sandbox could not be started or seeded
         └── ServiceUnavailable       the job queue (Redis) or workers are not running
 
@@ -149,6 +151,10 @@ class InvalidRequest(DBPlayError):
 
 class NotAllowed(DBPlayError):
     """The acting user may not do this (e.g. only admins add or remove accounts)."""
+
+
+class Unauthorized(DBPlayError):
+    """The request says not who makes it: no API token, or an unknown or revoked one."""
 
 
 class ProvisionError(DBPlayError):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from engines import descriptor_for
 from ui import feedback, session
 from ui.formatting import human_ms
 
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 #: file endings the engines read (``engines.formats``), ndjson being JSON Lines
 UPLOAD_TYPES = ["csv", "json", "jsonl", "ndjson", "parquet"]
 LAST_IMPORT = "import_last"
-SQL_ENGINES = ("postgres", "sqlite")
 
 
 def target_name(file_name: str) -> str:
@@ -34,7 +34,7 @@ def target_name(file_name: str) -> str:
 
 
 def _hint(sandbox: SandboxView) -> str:
-    if sandbox.engine in SQL_ENGINES:
+    if descriptor_for(sandbox.engine).is_sql:
         return ("An existing table gets the rows appended; a missing one is created from "
                 "the file's columns. JSON and Parquet keep numbers and booleans, but every "
                 "CSV value is text, so a table created from a CSV has text columns: create "
@@ -49,7 +49,7 @@ def _hint(sandbox: SandboxView) -> str:
 def render(user: str, sandbox: SandboxView, on_done: str | None = None) -> None:
     """An expander with the upload form; ``on_done`` is a session key to drop afterwards
     (the page's cached schema, so the new table shows at once)."""
-    noun = "table" if sandbox.engine in SQL_ENGINES else "collection"
+    noun = "table" if descriptor_for(sandbox.engine).is_sql else "collection"
     with st.expander(f"Import rows from a file into a {noun}", icon=":material/upload:"):
         st.caption(f"CSV (with a header row), JSON (an array of objects), JSON Lines or "
                    f"Parquet. {_hint(sandbox)}")

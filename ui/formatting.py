@@ -1,29 +1,19 @@
-"""Small text formatters shared by pages (sizes, durations, times left)."""
+"""Small text formatters shared by pages (engine names, sizes, durations, times left)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-ENGINE_LABELS = {
-    "postgres": "PostgreSQL",
-    "mongodb": "MongoDB",
-    "chroma": "Chroma",
-    "sqlite": "SQLite",
-}
-
-LANGUAGES = {
-    "postgres": "SQL",
-    "sqlite": "SQL",
-    "mongodb": "mongosh",
-    "chroma": "Chroma commands",
-}
-
-#: st.code highlighting per engine
-HIGHLIGHT = {"postgres": "sql", "sqlite": "sql", "mongodb": "javascript", "chroma": "python"}
+from engines import descriptor_for
+from engines.errors import InvalidRequest
 
 
 def engine_label(engine: str) -> str:
-    return ENGINE_LABELS.get(engine, engine)
+    """How people call an engine (``PostgreSQL``); the kind itself when it is unknown."""
+    try:
+        return descriptor_for(engine).label
+    except InvalidRequest:
+        return engine
 
 
 def human_size(size: int | float | None) -> str:

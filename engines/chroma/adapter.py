@@ -46,6 +46,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from engines.base import Cursor, Engine, Statement
 from engines.chroma import transfer as chroma_transfer
 from engines.chroma.commands import Command, parse_command, split_script
+from engines.chroma.descriptor import CHROMA
 from engines.errors import (
     EngineError,
     EngineUnavailable,
@@ -95,8 +96,8 @@ def open_client(url: str) -> Any:
 
 
 class ChromaEngine(Engine):
-    kind: ClassVar[str] = "chroma"
-    language: ClassVar[str] = "chroma"
+    descriptor = CHROMA
+    kind = CHROMA.kind
     ping_script: ClassVar[str] = "list_collections(1)"
 
     def __init__(self, url: str, **options: Any) -> None:

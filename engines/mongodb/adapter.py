@@ -43,6 +43,7 @@ from engines.errors import (
 from engines.mongodb import commands as mongodb_commands
 from engines.mongodb import dump as mongodb_dump
 from engines.mongodb import mongosh
+from engines.mongodb.descriptor import MONGODB
 from engines.mongodb.plan import plan_tree
 from engines.mongodb.rows import RowBuilder, bson_type, combined_type, flatten, to_cell
 from engines.result import (
@@ -65,8 +66,8 @@ _TIME_LIMIT_CODES = frozenset({50, 262})  # MaxTimeMSExpired, ExceededTimeLimit
 
 
 class MongoEngine(Engine):
-    kind = "mongodb"
-    language = "mongosh"
+    descriptor = MONGODB
+    kind = MONGODB.kind
     ping_script = "db.getCollectionNames()"
 
     def __init__(self, url: str, **options: Any) -> None:

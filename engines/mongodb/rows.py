@@ -157,9 +157,3 @@ def combined_type(seen: set[str]) -> str:
         return "null" if seen else ""
     return next(iter(real)) if len(real) == 1 else "mixed"
 
-
-def document_rows(documents: Iterable[Mapping[str, Any]], *,
-                  nested: bool = True) -> tuple[list[Column], Iterator[list[Any]]]:
-    """Columns (filled in while rows are read) and a lazy row iterator."""
-    builder = RowBuilder(nested=nested)
-    return builder.columns, builder.rows(documents)

@@ -63,6 +63,7 @@ from engines.errors import (
 )
 from engines.postgres.catalog import plan_node, read_schema
 from engines.postgres.data_import import import_records
+from engines.postgres.descriptor import POSTGRES
 from engines.postgres.dump import PsqlScriptRunner, run_pg_dump
 from engines.postgres.errors import error_message, map_error
 from engines.postgres.fetch import cursor_plan, declare, fetch_rows, release
@@ -91,8 +92,8 @@ def _timeout_ms(timeout_s: float) -> int:
 
 
 class PostgresEngine(Engine):
-    kind = "postgres"
-    language = "sql"
+    descriptor = POSTGRES
+    kind = POSTGRES.kind
 
     def __init__(self, url: str, **options: Any) -> None:
         super().__init__(url, **options)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import itertools
+import re
 import sqlite3
 import threading
 import time
@@ -55,11 +56,16 @@ from engines.result import (
     TableInfo,
 )
 from engines.sqlite import fence as sqlite_fence
+from engines.sqlite.descriptor import SQLITE
 from engines.sqlite.split import split_sqlite
 from engines.text_values import all_text, column_kinds
 from engines.text_values import parse as parse_text
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+#: a script's own transaction statements (BEGIN [TRANSACTION], COMMIT, END)
+_TRANSACTION_CONTROL = re.compile(
+    r"\s*(BEGIN(\s+(DEFERRED|IMMEDIATE|EXCLUSIVE))?|COMMIT|END)(\s+TRANSACTION)?\s*;?\s*",
+    re.IGNORECASE)
 _PROGRESS_STEPS = 1000
 SAMPLE_ROWS = 1000  # records read ahead to choose the columns of a new table on import
 
@@ -81,8 +87,8 @@ def _value_type(value: Any) -> str:
 
 
 class SQLiteEngine(Engine):
-    kind = "sqlite"
-    language = "sql"
+    descriptor = SQLITE
+    kind = SQLITE.kind
 
     def __init__(self, url: str, **options: Any) -> None:
         super().__init__(url, **options)
@@ -271,7 +277,10 @@ class SQLiteEngine(Engine):
         except UnicodeDecodeError as exc:
             raise RestoreError("dump is neither a SQLite database nor a UTF-8 SQL script",
                                original=exc) from exc
-        self._run_in_transaction(self.split(script))
+        # the restore is one transaction already: a script's own BEGIN ... COMMIT (what
+        # ``sqlite3 x.db .dump`` and ``iterdump()`` write) is left out
+        self._run_in_transaction([st for st in self.split(script)
+                                  if not _TRANSACTION_CONTROL.fullmatch(st.text)])
 
     def _run_in_transaction(self, statements: list[Statement]) -> None:
         conn = self.conn

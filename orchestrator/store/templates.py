@@ -18,10 +18,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engines import descriptors
 from orchestrator.store.models import Template
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin_templates"
-ENGINES = ("postgres", "mongodb", "chroma", "sqlite")
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,9 @@ CATALOG: list[Builtin] = [
             "1695 public API descriptions with all-MiniLM-L6-v2 embeddings.",
             "public-apis/public-apis", "MIT (public-apis/LICENSE)", ("public_apis",)),
 ] + [
-    Builtin(f"empty-{kind}", kind, "", "", f"An empty {kind} database.", EMPTY_SOURCE,
-            EMPTY_LICENSE)
-    for kind in ENGINES
+    Builtin(f"empty-{engine.kind}", engine.kind, "", "", f"An empty {engine.label} database.",
+            EMPTY_SOURCE, EMPTY_LICENSE)
+    for engine in descriptors()
 ]
 
 

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from engines import descriptor_for
 from engines.result import StatementResult
 from ui import feedback, picker, result_view, session
-from ui.formatting import HIGHLIGHT, LANGUAGES, human_ms
+from ui.formatting import human_ms
 
 if TYPE_CHECKING:
     from orchestrator.store.views import JobView, SandboxView
@@ -32,14 +33,6 @@ HISTORY_LIMIT = 50
 NO_WORKER_WARNING_MS = 5000
 QUICK_WAIT_S = 2.0
 POLL_S = 0.5
-
-EXAMPLES = {
-    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table';",
-    "postgres": "SELECT table_name FROM information_schema.tables\n"
-    "WHERE table_schema = 'public';",
-    "mongodb": "db.getCollectionNames()",
-    "chroma": "list_collections()",
-}
 
 
 def results_of(job: JobView) -> list[StatementResult]:
@@ -210,11 +203,11 @@ def main() -> None:
     sandbox = picker.pick_sandbox(user, key="pg_sandbox")
     if sandbox is None:
         return
-    language = LANGUAGES.get(sandbox.engine, sandbox.engine)
+    engine = descriptor_for(sandbox.engine)
     editor_col, side_col = st.columns([3, 1])
     with editor_col:
-        text = st.text_area(f"{language} editor", key=EDITOR, height=220,
-                            placeholder=EXAMPLES.get(sandbox.engine, ""),
+        text = st.text_area(f"{engine.language_label} editor", key=EDITOR, height=220,
+                            placeholder=engine.example,
                             help="Separate statements as the language does (`;` for SQL, "
                             "one call per line for Chroma). Each statement gets its own tab.")
         selection = st.text_area(
@@ -229,7 +222,7 @@ def main() -> None:
                                 icon=":material/play_circle:")
         if text.strip():
             with st.expander("Preview"):
-                st.code(text, language=HIGHLIGHT.get(sandbox.engine))
+                st.code(text, language=engine.highlight)
     if st.session_state.pop("pg_run_selection_now", False):
         go_sel = True
     if JOB not in st.session_state:

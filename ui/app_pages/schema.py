@@ -14,11 +14,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from engines import descriptor_for
 from engines.result import SchemaInfo, TableInfo
 from ui import data_import, er_diagram, feedback, picker, session
-from ui.formatting import engine_label
 
-SQL_ENGINES = ("postgres", "sqlite")
 EXPAND_UP_TO = 3  # collections shown open when there are this few
 
 
@@ -49,7 +48,7 @@ def _overview(schema: SchemaInfo) -> None:
         if schema.engine == "chroma":
             row |= {"records": _count(t), "metadata fields": len(t.columns),
                     "dimension": t.extra.get("dimension")}
-        elif schema.engine in SQL_ENGINES:
+        elif descriptor_for(schema.engine).is_sql:
             row |= {"rows": _count(t), "columns": len(t.columns), "indexes": len(t.indexes),
                     "foreign keys": len(t.foreign_keys)}
         else:
@@ -178,13 +177,14 @@ def main() -> None:
     schema = _load(user, sandbox.id)
     if schema is None:
         return
-    engine = engine_label(sandbox.engine)
+    described = descriptor_for(sandbox.engine)
+    engine = described.label
     if not schema.tables:
-        what = "table" if sandbox.engine in SQL_ENGINES else "collection"
+        what = "table" if described.is_sql else "collection"
         st.info(f"This {engine} sandbox is empty: create a {what} in the **Playground** "
                 "(then press Refresh), or import rows from a file above.")
         return
-    if sandbox.engine in SQL_ENGINES:
+    if described.is_sql:
         st.caption(f"{_plural(len(schema.tables), 'table or view')} in {engine}."
                    .replace("table or views", "tables and views"))
         _overview(schema)

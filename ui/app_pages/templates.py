@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from engines import descriptor_for, kinds
 from ui import feedback, picker, session
 from ui.formatting import engine_label, human_ms, human_size
 
@@ -23,7 +24,6 @@ LAUNCH_TIMEOUT_S = 300.0
 NO_WORKER_WARNING_S = 10.0
 SLOW_LAUNCH_S = 20.0
 LAST_LAUNCH = "last_launch"
-ENGINES = ("postgres", "sqlite", "mongodb", "chroma")
 LAUNCH_REQUEST = "launch_request"
 CARDS_PER_ROW = 3
 IMPORTED = "template_imported"
@@ -106,7 +106,7 @@ def _card(user: str, template: TemplateView, available: bool) -> None:
         st.markdown(f"**{template.name}** · _{owner}_")
         st.write(template.description or "No description.")
         tables = ", ".join(template.tables[:12]) + (" …" if len(template.tables) > 12 else "")
-        noun = "collection" if template.engine in ("mongodb", "chroma") else "table"
+        noun = "collection" if descriptor_for(template.engine).document_store else "table"
         noun += "" if len(template.tables) == 1 else "s"
         listed = f"{len(template.tables)} {noun}: {tables}" if tables else f"no {noun} yet"
         st.caption(f"{human_size(template.size_bytes)} · {listed}  \n"
@@ -123,11 +123,17 @@ def _card(user: str, template: TemplateView, available: bool) -> None:
                 st.rerun()
 
 
+def _dump_kinds(engines: list[str]) -> str:
+    """``PostgreSQL (.sql), SQLite (.sqlite, .db, .sql), ...``: what each engine restores."""
+    return ", ".join(f"{engine_label(e)} ({', '.join(descriptor_for(e).dump_suffixes)})"
+                     for e in engines)
+
+
 def _import_form(user: str, engines: list[str]) -> None:
     with st.expander("Import a template from a dump file", icon=":material/upload_file:"):
-        st.caption("SQL script (PostgreSQL), `.sqlite`/`.sql` (SQLite), JSON/JSONL documents "
-                   "(MongoDB, Chroma). The dump is checked by restoring it into a scratch "
-                   "sandbox first; a broken dump is refused and nothing is kept.")
+        st.caption(f"Dump files: {_dump_kinds(engines)}. The dump is checked by restoring "
+                   "it into a scratch sandbox first; a broken dump is refused and nothing "
+                   "is kept.")
         with st.form("import_template", clear_on_submit=False):
             name = st.text_input("Template name", key="import_name")
             engine = st.selectbox("Engine", engines, format_func=engine_label,
@@ -156,7 +162,7 @@ def _show_imported() -> None:
     done: dict[str, Any] | None = st.session_state.pop(IMPORTED, None)
     if not done:
         return
-    noun = "table" if done["engine"] in ("postgres", "sqlite") else "collection"
+    noun = "table" if descriptor_for(done["engine"]).is_sql else "collection"
     st.success(f"Template **{done['name']}** imported ({human_size(done['size'])}, "
                f"{done['tables']} {noun}{'' if done['tables'] == 1 else 's'}). Launch it from "
                f"its card under **{engine_label(done['engine'])}** above.")
@@ -166,7 +172,7 @@ def main() -> None:
     user = session.require_user()
     orch = session.orchestrator()
     st.title("Templates")
-    info: dict[str, Any] = {"name": "?", "engines": list(ENGINES)}
+    info: dict[str, Any] = {"name": "?", "engines": kinds()}
     templates: list[TemplateView] = []
     with feedback.guard():
         info = orch.provisioner_info()
@@ -192,7 +198,7 @@ def main() -> None:
     by_engine: dict[str, list[TemplateView]] = {}
     for template in templates:
         by_engine.setdefault(template.engine, []).append(template)
-    order = {engine: i for i, engine in enumerate(ENGINES)}
+    order = {engine: i for i, engine in enumerate(kinds())}
     for engine in sorted(by_engine, key=lambda e: (e not in available, order.get(e, 9), e)):
         st.subheader(engine_label(engine))
         if engine not in available:
@@ -204,7 +210,7 @@ def main() -> None:
                                         group[start:start + CARDS_PER_ROW], strict=False):
                 with column:
                     _card(user, template, engine in available)
-    _import_form(user, available or list(ENGINES))
+    _import_form(user, available or kinds())
     _show_imported()
 
 

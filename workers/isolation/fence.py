@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from engines.sqlite.descriptor import COMPANION_SUFFIXES
 from workers.isolation import landlock
 
 #: system paths a statement process may read (and execute: pg_dump for dumps)
@@ -122,7 +123,7 @@ def sandbox_paths(sandbox_id: str, engine: str, url: str) -> list[Path]:
             return [path.parent]
         # older layout (every file in one folder): the files alone; SQLite cannot make a
         # journal next to them then, so writes fail until the sandbox is reset
-        return [p for p in (path, *(Path(f"{path}{s}") for s in ("-journal", "-wal", "-shm")))
+        return [p for p in (path, *(Path(f"{path}{s}") for s in COMPANION_SUFFIXES))
                 if p.exists()]
     if engine == "chroma" and parts.scheme == "chroma+file":
         return [path]

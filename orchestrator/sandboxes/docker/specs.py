@@ -27,8 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from engines import connect
+from engines import connect, descriptor_for
+from engines.chroma.descriptor import CHROMA
 from engines.errors import InvalidRequest, ProvisionError
+from engines.mongodb.descriptor import MONGODB
+from engines.postgres.descriptor import POSTGRES
 
 MiB = 1024 * 1024
 
@@ -130,10 +133,6 @@ class ContainerSpec:
     def after_restore(self, admin_url: str, restore_url: str) -> None:
         """Runs once after a dump was restored through ``restore_url`` (before baking)."""
 
-    def snapshot_url(self, admin_url: str, user_url: str) -> str:
-        """The URL a running sandbox is dumped through for a snapshot. Default: admin."""
-        return admin_url
-
     def claim(self, admin_url: str, password: str) -> None:
         """Hand a running, ready container to its owner: enable ``password`` for the user."""
 
@@ -175,7 +174,7 @@ def _run_script(kind: str, url: str, script: str) -> None:
 
 @dataclass(frozen=True)
 class PostgresSpec(ContainerSpec):
-    engine: ClassVar[str] = "postgres"
+    engine: ClassVar[str] = POSTGRES.kind
     images: ClassVar[dict[str, str]] = {OFFICIAL: "dbplay/postgres:15-official",
                                         OFFLINE: "dbplay/postgres:15"}
     port: ClassVar[int] = 5432
@@ -210,11 +209,6 @@ class PostgresSpec(ContainerSpec):
         _run_script(self.engine, restore_url, "ANALYZE")  # as the owner of every table
         _run_script(self.engine, admin_url, _RESET_OWNER_SQL)
 
-    def snapshot_url(self, admin_url: str, user_url: str) -> str:
-        """``pg_dump`` as the owner role: it owns everything it dumps, and nothing the
-        user wrote (a function a catalog read might resolve to) runs as superuser."""
-        return user_url
-
     def claim(self, admin_url: str, password: str) -> None:
         _run_script(self.engine, admin_url,
                     f"ALTER ROLE {self.user} PASSWORD {sql_literal(check_password(password))}")
@@ -224,7 +218,7 @@ class PostgresSpec(ContainerSpec):
 class MongoSpec(ContainerSpec):
     """Official ``mongo:7`` with authentication, or the nx-27017 stand-in (no auth)."""
 
-    engine: ClassVar[str] = "mongodb"
+    engine: ClassVar[str] = MONGODB.kind
     images: ClassVar[dict[str, str]] = {OFFICIAL: "dbplay/mongo:7-official",
                                         OFFLINE: "dbplay/mongo-standin:latest"}
     port: ClassVar[int] = 27017
@@ -281,7 +275,7 @@ class ChromaSpec(ContainerSpec):
     part (``chroma+http://:TOKEN@host:port``), which the adapter sends as
     ``X-Chroma-Token`` and curl sends as HTTP Basic; both pass the proxy."""
 
-    engine: ClassVar[str] = "chroma"
+    engine: ClassVar[str] = CHROMA.kind
     images: ClassVar[dict[str, str]] = {OFFICIAL: "dbplay/chroma:official",
                                         OFFLINE: "dbplay/chroma:latest"}
     port: ClassVar[int] = 8000
@@ -313,14 +307,15 @@ def chroma_url(scheme: str, host: str, port: int, token: str) -> str:
 def spec_for(engine: str, source: str) -> ContainerSpec:
     """The container spec of ``engine`` for images from ``source``."""
     source = normalize_source(source)
-    if engine == "postgres":
+    if engine == PostgresSpec.engine:
         return PostgresSpec()
-    if engine == "mongodb":
+    if engine == MongoSpec.engine:
         return MongoSpec(authenticated=source == OFFICIAL)
-    if engine == "chroma":
+    if engine == ChromaSpec.engine:
         return ChromaSpec(limits=Limits(memory_bytes=768 * MiB))
     raise InvalidRequest(f"engine {engine!r} has no container image; "
-                         "SQLite sandboxes run on the local provisioner")
+                         f"{descriptor_for(engine).label} sandboxes run on the local provisioner")
 
 
-CONTAINER_ENGINES = ["postgres", "mongodb", "chroma"]
+#: the engines with a container image, in display order
+CONTAINER_ENGINES = [spec.engine for spec in (PostgresSpec, MongoSpec, ChromaSpec)]
