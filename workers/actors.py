@@ -21,6 +21,7 @@ from orchestrator.jobs.client import BACKGROUND, INTERACTIVE, PROVISION
 from orchestrator.store.models import Job
 from workers import query_tasks, sandbox_tasks
 from workers.jobrun import MAX_ATTEMPTS, run_job, should_retry
+from workers.reaper import forget_template as forget_template_body
 from workers.reaper import pool_refill as pool_refill_body
 from workers.reaper import reap as reap_body
 from workers.runtime import Runtime, get
@@ -71,6 +72,7 @@ reset = _infra_actor("reset", PROVISION, sandbox_tasks.reset, 15 * MINUTE,
                      sandbox_tasks.provision_failed)
 delete = _infra_actor("delete", PROVISION, sandbox_tasks.delete, 5 * MINUTE)
 pool_refill = _infra_actor("pool_refill", PROVISION, pool_refill_body, 30 * MINUTE)
+forget_template = _infra_actor("forget_template", PROVISION, forget_template_body, 10 * MINUTE)
 import_template = _user_actor("import_template", BACKGROUND, sandbox_tasks.import_template,
                               30 * MINUTE, sandbox_tasks.import_template_failed)
 reap = _infra_actor("reap", BACKGROUND, reap_body, 10 * MINUTE)

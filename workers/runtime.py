@@ -8,13 +8,13 @@ through :func:`get`.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import redis
 
 from orchestrator.config.settings import Settings
 from orchestrator.sandboxes.docker.events import USABLE_EVENTS
 from orchestrator.sandboxes.provisioners import Provisioners
+from orchestrator.store import state
 from orchestrator.store.db import Database
 from orchestrator.store.models import Event, utcnow
 from orchestrator.store.templates import TemplateStore
@@ -53,8 +53,6 @@ class Runtime:
         """Docker reported a sandbox container died or ran out of memory. A memory kill
         the server survived, or a death Docker restarts from (``USABLE_EVENTS``), is only
         recorded; a container gone for good fails the sandbox with the reason."""
-        from orchestrator.store import state
-
         with self.db.session() as session:
             sandbox = state.lock_sandbox(session, sandbox_id)
             if sandbox is None:
@@ -80,6 +78,3 @@ def get() -> Runtime:
         raise RuntimeError("worker runtime not initialised (workers.runtime.init)")
     return _runtime
 
-
-def current_settings() -> Any:
-    return get().settings

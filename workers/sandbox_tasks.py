@@ -9,27 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
-from engines import connect
+from engines import connect, descriptor_for
 from engines.errors import Conflict, DBPlayError, InvalidRequest, NotFound
 from orchestrator.sandboxes.provisioning import SandboxHandle, SandboxRequest
 from orchestrator.store import state
-from orchestrator.store.models import Job, Sandbox, Template, utcnow
+from orchestrator.store.models import Event, Job, Sandbox, Schedule, Template, utcnow
+from orchestrator.store.retention import prune_schedule_snapshots
+from orchestrator.store.template_rules import check_no_clash, unused_dumps
 from orchestrator.store.views import SandboxView, TemplateView
+from workers.dumps import is_digest, release_dumps
 from workers.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-#: file name suffix of each engine's dump format
-DUMP_SUFFIX = {"sqlite": ".sqlite", "postgres": ".sql", "mongodb": ".dump.json",
-               "chroma": ".dump.json.gz"}
 
 
 def _request(rt: Runtime, sb: Sandbox, template: Template | None) -> SandboxRequest:
@@ -86,9 +82,7 @@ def _start(rt: Runtime, job: Job, *, reset: bool) -> dict[str, Any]:
         return SandboxView.of(sb).to_dict()
 
 
-def _note(sb: Sandbox, reason: str) -> Any:
-    from orchestrator.store.models import Event
-
+def _note(sb: Sandbox, reason: str) -> Event:
     return Event(sandbox_id=sb.id, at=utcnow(), from_state=sb.state, to_state=sb.state,
                  reason=reason)
 
@@ -139,9 +133,6 @@ def snapshot(rt: Runtime, job: Job) -> dict[str, Any]:
 def scheduled_snapshot(rt: Runtime, job: Job) -> dict[str, Any]:
     """A schedule's snapshot; then the schedule's older snapshots beyond
     ``DBPLAY_SNAPSHOT_KEEP`` are deleted."""
-    from orchestrator.store.models import Schedule
-    from orchestrator.store.retention import prune_schedule_snapshots
-
     name = f"{job.params['name']}-{utcnow():%Y%m%d-%H%M%S}"
     schedule_id = job.params["schedule_id"]
     try:
@@ -149,8 +140,10 @@ def scheduled_snapshot(rt: Runtime, job: Job) -> dict[str, Any]:
                            schedule_id=schedule_id)
         status = "done"
         try:
-            result["pruned"] = prune_schedule_snapshots(
-                rt.db, rt.store, schedule_id, job.owner, rt.settings.snapshot_keep)
+            pruned = prune_schedule_snapshots(rt.db, schedule_id, job.owner,
+                                              rt.settings.snapshot_keep)
+            result["pruned"] = pruned.names
+            release_dumps(rt, pruned.unused_digests)
         except Exception:
             log.exception("could not prune the snapshots of schedule %s", schedule_id)
         return result
@@ -170,7 +163,7 @@ def _snapshot(rt: Runtime, job: Job, name: str, description: str,
         sb = state.lock_sandbox(session, job.sandbox_id or "")
         if sb is None or sb.owner != job.owner:
             raise NotFound(f"no sandbox {job.sandbox_id!r}")
-        _check_template_name(session, job.owner, name)
+        check_no_clash(session, job.owner, name)
         if sb.state != state.READY:
             raise Conflict(f"sandbox {sb.id} is {sb.state}; snapshots need it ready")
         state.transition(session, sb, state.SNAPSHOTTING, f"snapshot {name!r} (job {job.id})")
@@ -178,7 +171,7 @@ def _snapshot(rt: Runtime, job: Job, name: str, description: str,
         engine = sb.engine
     try:
         with tempfile.TemporaryDirectory(dir=rt.settings.home) as tmp:
-            out = Path(tmp) / f"{name}{DUMP_SUFFIX.get(engine, '.dump')}"
+            out = Path(tmp) / f"{name}{descriptor_for(engine).dump_suffix}"
             rt.provisioners.by_name(handle.provisioner).snapshot(handle, out)
             digest, size = rt.store.put(out)
         tables = _tables(handle, engine)
@@ -188,7 +181,7 @@ def _snapshot(rt: Runtime, job: Job, name: str, description: str,
             if sb is not None and sb.state == state.SNAPSHOTTING:
                 state.transition(session, sb, state.READY, f"snapshot {name!r} finished")
     with rt.db.session() as session:
-        _check_template_name(session, job.owner, name)
+        check_no_clash(session, job.owner, name)
         template = Template(name=name, engine=engine, description=description, owner=job.owner,
                             shared=False, digest=digest, size_bytes=size, tables=tables,
                             source=f"snapshot of sandbox {job.sandbox_id}", license="",
@@ -196,13 +189,6 @@ def _snapshot(rt: Runtime, job: Job, name: str, description: str,
         session.add(template)
         session.flush()
         return TemplateView.of(template).to_dict()
-
-
-def _check_template_name(session: Any, owner: str, name: str) -> None:
-    clash = session.scalars(select(Template).where(
-        Template.name == name, (Template.owner == owner) | Template.owner.is_(None))).first()
-    if clash is not None:
-        raise Conflict(f"a template named {name!r} exists already")
 
 
 def _tables(handle: SandboxHandle, engine: str) -> list[str]:
@@ -219,7 +205,7 @@ def _tables(handle: SandboxHandle, engine: str) -> list[str]:
 def import_template(rt: Runtime, job: Job) -> dict[str, Any]:
     """Validate an uploaded dump by restoring it into a scratch sandbox, then keep it."""
     params = job.params
-    if not _is_digest(params.get("digest")):  # never a path
+    if not is_digest(params.get("digest")):  # never a path
         raise InvalidRequest("refused template import: the dump is named by its digest only")
     scratch = f"scratch-{job.id[:16]}"
     provisioner = rt.provisioners.for_engine(params["engine"])
@@ -240,7 +226,7 @@ def import_template(rt: Runtime, job: Job) -> dict[str, Any]:
         provisioner.remove_by_id(scratch)
         raise
     with rt.db.session() as session:
-        _check_template_name(session, job.owner, params["name"])
+        check_no_clash(session, job.owner, params["name"])
         template = Template(name=params["name"], engine=params["engine"],
                             description=params.get("description", ""), owner=job.owner,
                             shared=False, digest=params["digest"], size_bytes=params["size"],
@@ -251,16 +237,10 @@ def import_template(rt: Runtime, job: Job) -> dict[str, Any]:
         return TemplateView.of(template).to_dict()
 
 
-def _is_digest(value: Any) -> bool:
-    return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value) is not None
-
-
 def import_template_failed(rt: Runtime, job: Job, error: DBPlayError) -> None:
-    if not _is_digest(job.params.get("digest")):
+    if not is_digest(job.params.get("digest")):
         return  # a refused job: nothing of it was made, and its "digest" is no store key
     rt.provisioners.for_engine(job.params["engine"]).remove_by_id(f"scratch-{job.id[:16]}")
     with rt.db.session() as session:
-        used = session.scalars(select(Template).where(
-            Template.digest == job.params["digest"])).first()
-    if used is None:
-        rt.store.discard(job.params["digest"])
+        unused = unused_dumps(session, [job.params["digest"]])
+    release_dumps(rt, unused)  # the scratch sandbox may have baked an image

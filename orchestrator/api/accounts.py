@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
 from engines.errors import Conflict, InvalidRequest, NotAllowed, NotFound
+from orchestrator.api.base import ServiceBase
 from orchestrator.store.models import SetupCode, User, utcnow
 
 if TYPE_CHECKING:
-    from orchestrator.config.settings import Settings
     from orchestrator.store.db import Database
 
 OIDC_PREFIX = "oidc:"
@@ -104,10 +104,7 @@ def issue_setup_code(db: Database) -> str | None:
     return code
 
 
-class Accounts:
-    settings: Settings
-    db: Database
-
+class Accounts(ServiceBase):
     # -- checks ----------------------------------------------------------------
     def _check_new_account(self, name: str, password: str) -> None:
         if not name or len(name) > 100 or not set(name) <= _LOCAL_NAME_OK:

@@ -4,17 +4,15 @@ that need no worker (mixed into :class:`orchestrator.api.service.Orchestrator`).
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 
 from engines.errors import InvalidRequest, NotFound
+from orchestrator.api.base import ServiceBase
 from orchestrator.store.models import Dashboard, DashboardItem, SavedQuery, Schedule, utcnow
+from orchestrator.store.template_rules import check_name
 from orchestrator.store.views import DashboardView, SavedQueryView, ScheduleView
-
-if TYPE_CHECKING:
-    from orchestrator.store.db import Database
-    from orchestrator.store.models import Sandbox
 
 
 def next_run(cron: str, after: dt.datetime) -> dt.datetime:
@@ -27,15 +25,7 @@ def next_run(cron: str, after: dt.datetime) -> dt.datetime:
     return value
 
 
-class SavedWork:
-    db: Database
-
-    def _user(self, user: str) -> str:
-        raise NotImplementedError
-
-    def _sandbox(self, session: Any, user: str, sandbox_id: str) -> Sandbox:
-        raise NotImplementedError
-
+class SavedWork(ServiceBase):
     # -- saved queries ------------------------------------------------------
     def save_query(self, user: str, name: str, text: str, sandbox_id: str | None = None,
                    engine: str | None = None, chart: dict[str, Any] | None = None
@@ -104,9 +94,7 @@ class SavedWork:
     # -- schedules -----------------------------------------------------------
     def schedule_snapshots(self, user: str, sandbox_id: str, cron: str,
                            name: str) -> ScheduleView:
-        from orchestrator.api.service import _check_name
-
-        _check_name(name, "snapshot name")
+        check_name(name, "snapshot name")
         first = next_run(cron, utcnow())
         with self.db.session() as session:
             self._sandbox(session, user, sandbox_id)

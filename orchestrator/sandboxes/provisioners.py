@@ -13,6 +13,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from engines import descriptor_for
+from engines.descriptor import SERVER
 from engines.errors import InvalidRequest, ProvisionError
 from orchestrator.config.settings import Settings
 from orchestrator.sandboxes.provisioning import EventCallback, Provisioner
@@ -54,6 +56,12 @@ class Provisioners:
         return self.settings.home / "local"
 
     @property
+    def instance(self) -> str:
+        """The ``dbplay.instance`` label of this installation's containers
+        (``DBPLAY_INSTANCE``, else derived from the home directory's path)."""
+        return self.settings.instance or installation_id(self.settings.home)
+
+    @property
     def mode(self) -> str:
         """``docker`` or ``local``: the provisioner non-SQLite sandboxes use."""
         if self._mode is None:
@@ -81,11 +89,11 @@ class Provisioners:
                 except ImportError as exc:
                     raise ProvisionError(f"the Docker provisioner is not available: {exc}") from exc
                 kwargs: dict[str, Any] = {"image_source": self.settings.image_source,
-                                          "pool_size": self.settings.pool_size,
+                                          "pool_size": self.settings.container_pool_size,
                                           "state_dir": self.settings.home / "docker",
                                           "reap_on_start": False,
                                           # containers of this installation only
-                                          "instance": installation_id(self.settings.home)}
+                                          "instance": self.instance}
                 if self.on_event is not None:
                     kwargs["on_event"] = self.on_event
                 self._docker = DockerProvisioner(**kwargs)
@@ -99,7 +107,7 @@ class Provisioners:
         raise InvalidRequest(f"unknown provisioner {name!r}")
 
     def for_engine(self, engine: str) -> Provisioner:
-        if engine == "sqlite" or self.mode == "local":
+        if self.mode == "local" or not descriptor_for(engine).has(SERVER):  # SQLite
             return self.local()
         return self.docker()
 

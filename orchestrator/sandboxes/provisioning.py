@@ -80,6 +80,13 @@ class Provisioner(Protocol):
         """Write the sandbox's current contents to ``out`` in the engine's dump format."""
         ...
 
+    def forget_template(self, digest: str) -> None:
+        """Free what was made once for the dump ``digest`` to start its sandboxes fast
+        (Docker: its baked images and their idle warm pool; local: its prepared
+        PostgreSQL cluster and seeded Chroma directory). Called once no template uses the
+        dump; sandboxes already running from it keep running. Idempotent."""
+        ...
+
     def publish(self, handle: SandboxHandle) -> str:
         """A connection string the owner can use from this machine (psql, mongosh, ...)."""
         ...

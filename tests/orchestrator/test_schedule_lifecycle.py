@@ -33,7 +33,8 @@ def _run_now(stack: Any, api: Any, schedule_id: int) -> dict[str, Any]:
             return row.last_job_id if done else None
 
     job_id = stack.wait_for(finished, timeout=60, what="the scheduled snapshot")
-    job = api.get_job("alice", job_id)
+    # the schedule's status is written just before the job row records its end
+    job = api.wait_job("alice", job_id, 30)
     assert job.state == "done", job
     return job.result
 

@@ -36,6 +36,8 @@ from orchestrator.sandboxes.docker.specs import OFFICIAL, OFFLINE, ContainerSpec
 log = logging.getLogger(__name__)
 
 BAKED_REPOSITORY = "dbplay/baked-{engine}"
+#: the label a baked image carries: the digest of the dump restored into it
+DIGEST_LABEL = "dbplay.dump_digest"
 #: where the official images' build contexts live (a source checkout)
 COMPOSE_DIR = Path(__file__).resolve().parents[3] / "compose"
 OFFLINE_HINT = "build the offline images with compose/build-offline-images.sh"
@@ -163,7 +165,7 @@ class ImageBaker:
             container.stop(timeout=60)
             container.commit(*tag.split(":"), conf={
                 "Labels": {"dbplay.engine": spec.engine, "dbplay.baked_from": base_image,
-                           "dbplay.dump_digest": digest}})
+                           DIGEST_LABEL: digest}})
         except DBPlayError:
             raise
         except Exception as exc:
@@ -171,14 +173,35 @@ class ImageBaker:
         finally:
             self.containers.remove(container.id)
 
-    def remove_baked(self, engine: str | None = None) -> list[str]:
-        """Delete baked images (all, or one engine's); returns the removed tags."""
-        removed: list[str] = []
+    def tags_of(self, digest: str) -> list[str]:
+        """The tags of every image baked from the dump ``digest`` (any base image)."""
         client: Any = self.containers.client
-        for image in client.images.list(filters={"label": "dbplay.dump_digest"}):
-            if engine and image.labels.get("dbplay.engine") != engine:
-                continue
-            for tag in image.tags:
-                client.images.remove(tag, force=True)
-                removed.append(tag)
-        return removed
+        images = client.images.list(filters={"label": f"{DIGEST_LABEL}={digest}"})
+        return [tag for image in images for tag in image.tags]
+
+    def forget(self, digest: str) -> list[str]:
+        """Drop every image baked from the dump ``digest``; returns the tags it had. An
+        image a running container still uses loses its tag now and is deleted with its
+        last container (:meth:`prune`)."""
+        import docker.errors
+
+        client: Any = self.containers.client
+        tags = self.tags_of(digest)
+        for tag in tags:
+            with self._lock(tag):
+                try:  # forced: untags an image in use instead of refusing
+                    client.images.remove(tag, force=True)
+                except docker.errors.ImageNotFound:
+                    pass
+        self.prune()
+        return tags
+
+    def prune(self) -> None:
+        """Delete the baked images that lost their tag and that no container uses."""
+        import docker.errors
+
+        client: Any = self.containers.client
+        try:
+            client.images.prune(filters={"dangling": True, "label": DIGEST_LABEL})
+        except docker.errors.APIError as exc:  # e.g. another prune is running
+            log.info("pruning untagged baked images: %s", exc)

@@ -123,10 +123,6 @@ class ForwarderProcesses:
             os.kill(int(data["pid"]), signal.SIGTERM)
         record.unlink(missing_ok=True)
 
-    def close_all(self) -> None:
-        for record in self.directory.glob("*.json"):
-            self.close(record.stem)
-
 
 def _alive(pid: int) -> bool:
     try:

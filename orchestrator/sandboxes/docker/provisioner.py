@@ -38,17 +38,22 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from engines import connect
 from engines.errors import DBPlayError, InvalidRequest, ProvisionError
 from orchestrator.sandboxes.docker.containers import (
     DEFAULT_INSTANCE,
     NETWORK,
+    POOL_PREFIX,
     SANDBOX_PREFIX,
     SandboxContainers,
     new_password,
 )
 from orchestrator.sandboxes.docker.events import EventWatcher, StorageGuard
-from orchestrator.sandboxes.docker.image_baker import BaseImages, ImageBaker, choose_source
+from orchestrator.sandboxes.docker.image_baker import (
+    BAKED_REPOSITORY,
+    BaseImages,
+    ImageBaker,
+    choose_source,
+)
 from orchestrator.sandboxes.docker.port_forward import ForwarderProcesses
 from orchestrator.sandboxes.docker.specs import (
     CONTAINER_ENGINES,
@@ -60,9 +65,12 @@ from orchestrator.sandboxes.docker.specs import (
 )
 from orchestrator.sandboxes.docker.warm_pool import ClaimBook, PoolKeeper, WarmPool
 from orchestrator.sandboxes.provisioning import EventCallback, SandboxHandle, SandboxRequest
+from orchestrator.sandboxes.snapshots import write_snapshot
 
 log = logging.getLogger(__name__)
 
+#: every baked image's repository starts so
+BAKED_PREFIX = BAKED_REPOSITORY.split("{", 1)[0]
 _SANDBOX_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,100}")
 
 
@@ -229,6 +237,23 @@ class DockerProvisioner:
     def destroy(self, handle: SandboxHandle) -> None:
         self._close_forwarder(handle.sandbox_id)
         self._remove(handle.ref)
+        image = str(handle.info.get("image") or "")
+        if image.startswith(BAKED_PREFIX) and self.containers.get_image(image) is None:
+            self.baker.prune()  # its template was forgotten while this sandbox ran
+
+    def forget_template(self, digest: str) -> None:
+        """Free the images baked from the dump ``digest`` and their warm pools' idle
+        containers (this process's pool, and idle ones other processes left)."""
+        if not digest:
+            return
+        for tag in self.baker.tags_of(digest):
+            pool = self.pools.remove(tag)
+            if pool is not None:
+                pool.drain()
+            for container in self.containers.list(f"dbplay.pool={tag}"):
+                if container.name.lstrip("/").startswith(POOL_PREFIX):  # not yet claimed
+                    self._remove(container.id)
+        self.baker.forget(digest)
 
     def _remove(self, container_id: str) -> None:
         if self.events is not None:
@@ -237,9 +262,7 @@ class DockerProvisioner:
         self.claims.forget(container_id)
 
     def snapshot(self, handle: SandboxHandle, out: Path) -> None:
-        url = self.spec(handle.engine).snapshot_url(handle.admin_url, handle.user_url)
-        with connect(handle.engine, url, timeout_s=600) as engine:
-            engine.dump(out)
+        write_snapshot(handle, out)
 
     def publish(self, handle: SandboxHandle) -> str:
         spec = self.spec(handle.engine)

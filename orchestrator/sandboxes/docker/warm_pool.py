@@ -196,6 +196,11 @@ class PoolKeeper:
         with self._wake:
             return self.pools.get(image)
 
+    def remove(self, image: str) -> WarmPool | None:
+        """Stop keeping the pool of ``image`` (its idle containers are the caller's)."""
+        with self._wake:
+            return self.pools.pop(image, None)
+
     def wake(self) -> None:
         with self._wake:
             self._wake.notify()
@@ -222,6 +227,10 @@ class PoolKeeper:
                 pool.fill_one()
                 failures = 0
             except Exception:
+                if pool.containers.get_image(pool.image) is None:  # its template was forgotten
+                    log.info("warm pool %s: the image is gone; pool dropped", pool.image)
+                    self.remove(pool.image)
+                    continue
                 failures += 1
                 log.exception("warm pool %s: could not start a container", pool.image)
                 time.sleep(min(30.0, 0.5 * 2 ** failures))

@@ -190,9 +190,13 @@ class PostgresSandboxes:
             shutil.rmtree(partial, ignore_errors=True)
 
     def drop_prepared(self, digest: str) -> None:
-        shutil.rmtree(self._spares(self.layout.pg_prepared(digest)), ignore_errors=True)
-        shutil.rmtree(self.layout.pg_prepared(digest), ignore_errors=True)
-        (self.layout.pg_secrets / f"{digest}.admin").unlink(missing_ok=True)
+        """Delete the prepared cluster of a dump, its spare copy and its secret (the
+        sandboxes copied from it keep running: each has its own copy)."""
+        with file_lock(self.layout.lock(f"pg-prepare-{digest}")):
+            prepared = self.layout.pg_prepared(digest)
+            shutil.rmtree(self._spares(prepared), ignore_errors=True)
+            shutil.rmtree(prepared, ignore_errors=True)
+            self._secret_file(digest).unlink(missing_ok=True)
 
     # -- sandboxes ---------------------------------------------------------------
     def create(self, sandbox_id: str, password: str, dump_path: Path | None,

@@ -38,8 +38,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from engines import connect
+from engines import connect, descriptors
+from engines.descriptor import EMBEDDED
 from engines.errors import Conflict, DBPlayError, InvalidRequest, ProvisionError, RestoreError
+from engines.sqlite.descriptor import COMPANION_SUFFIXES
 from orchestrator.config.file_modes import PRIVATE_FILE, file_lock, private_dir, tighten_tree
 from orchestrator.sandboxes.local.guard import LocalKeeper, over_cap_reason
 from orchestrator.sandboxes.local.layout import LocalLayout, Registry, running_as_root, tree_bytes
@@ -48,6 +50,7 @@ from orchestrator.sandboxes.local.postgres import PostgresSandboxes, admin_url, 
 from orchestrator.sandboxes.local.process import answers, wait_until
 from orchestrator.sandboxes.local.servers import find_mongo_server, find_postgres_bin
 from orchestrator.sandboxes.provisioning import EventCallback, SandboxHandle, SandboxRequest
+from orchestrator.sandboxes.snapshots import write_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,13 @@ def _file_digest(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def dump_key(digest: str) -> str:
+    """The name a dump's prepared cluster and seeded cache go by: the first 40 hex
+    digits of its digest ("" when the digest is too short to trust)."""
+    digest = re.sub(r"[^0-9a-f]", "", digest.lower().split(":")[-1])
+    return digest[:40] if len(digest) >= 16 else ""
 
 
 def _server(handle: SandboxHandle) -> dict[str, Any]:
@@ -103,7 +113,7 @@ class LocalProvisioner:
             kinds.append("postgres")
         if self.mongo.executable is not None:
             kinds.append("mongodb")
-        return [*kinds, "chroma", "sqlite"]
+        return [*kinds, *(d.kind for d in descriptors() if d.has(EMBEDDED))]  # need no server
 
     # -- create ----------------------------------------------------------------
     def create(self, request: SandboxRequest) -> SandboxHandle:
@@ -151,8 +161,7 @@ class LocalProvisioner:
 
     def _digest(self, request: SandboxRequest) -> str:
         assert request.dump_path is not None
-        digest = re.sub(r"[^0-9a-f]", "", request.dump_digest.lower().split(":")[-1])
-        return digest[:40] if len(digest) >= 16 else _file_digest(request.dump_path)[:40]
+        return dump_key(request.dump_digest) or _file_digest(request.dump_path)[:40]
 
     def _start_sqlite(self, request: SandboxRequest) -> SandboxHandle:
         # a folder of its own: a statement process may write only there (journal, WAL)
@@ -181,7 +190,7 @@ class LocalProvisioner:
         """A directory holding the dump restored, made once per dump digest. Processes
         racing to make it each restore into a private directory; the first rename wins."""
         assert request.dump_path is not None
-        cache = self.chroma_dir / "cache" / self._digest(request)
+        cache = self._chroma_cache(self._digest(request))
         if cache.is_dir():
             return cache
         building = private_dir(private_dir(cache.parent) / f".{cache.name}.{uuid.uuid4().hex}")
@@ -197,6 +206,9 @@ class LocalProvisioner:
         finally:
             shutil.rmtree(building, ignore_errors=True)
         return cache
+
+    def _chroma_cache(self, key: str) -> Path:
+        return self.chroma_dir / "cache" / key
 
     def _start_postgres(self, request: SandboxRequest) -> SandboxHandle:
         digest = self._digest(request) if request.dump_path is not None else ""
@@ -222,10 +234,17 @@ class LocalProvisioner:
         self.remove_by_id(handle.sandbox_id, engine=handle.engine)
 
     def snapshot(self, handle: SandboxHandle, out: Path) -> None:
-        # PostgreSQL: pg_dump as the sandbox's own role, which owns every object in it
-        url = handle.user_url if handle.engine == "postgres" else handle.admin_url
-        with connect(handle.engine, url) as engine:
-            engine.dump(out)
+        write_snapshot(handle, out)
+
+    def forget_template(self, digest: str) -> None:
+        """Delete what was made once per dump ``digest``: the prepared PostgreSQL cluster
+        (with its spare copy) and the seeded Chroma directory. Sandboxes made from them
+        are copies and keep running."""
+        key = dump_key(digest)
+        if not key:
+            return
+        self.postgres.drop_prepared(key)
+        shutil.rmtree(self._chroma_cache(key), ignore_errors=True)
 
     def publish(self, handle: SandboxHandle) -> str:
         self.revive(handle.sandbox_id)
@@ -259,7 +278,7 @@ class LocalProvisioner:
         """Stop the sandbox's server and delete its storage. Idempotent."""
         if engine == "sqlite":
             shutil.rmtree(self.sqlite_dir / sandbox_id, ignore_errors=True)
-            for suffix in ("", "-journal", "-wal", "-shm"):  # the older one-folder layout
+            for suffix in ("", *COMPANION_SUFFIXES):  # the older one-folder layout
                 (self.sqlite_dir / f"{sandbox_id}.sqlite{suffix}").unlink(missing_ok=True)
         elif engine == "chroma":
             shutil.rmtree(self.chroma_dir / sandbox_id, ignore_errors=True)
