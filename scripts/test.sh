@@ -14,6 +14,7 @@ if [ -x compose/build-offline-images.sh ]; then
 fi
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy
+echo "== import layers"; .venv/bin/lint-imports
 echo "== pytest"
 set +e
 .venv/bin/pytest "$@"

@@ -19,7 +19,7 @@ if str(_REPO) not in sys.path:  # `streamlit run ui/app.py` puts only ui/ on the
 
 from engines.errors import DBPlayError  # noqa: E402
 from orchestrator.config.file_modes import private_umask  # noqa: E402
-from ui import accounts, feedback, session, signin, stack_banner  # noqa: E402
+from ui import accounts, api_tokens, feedback, session, signin, stack_banner  # noqa: E402
 
 private_umask()  # files this process writes under DBPLAY_HOME are its user's only
 
@@ -68,6 +68,7 @@ with st.sidebar:
         session.sign_out()
         st.rerun()
     accounts.render_add_account(user)
+    api_tokens.render_api_tokens(user)
     st.divider()
     stack_banner.render_sidebar(status)
 

@@ -6,36 +6,22 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
 from engines.errors import Conflict, InvalidRequest, from_dict
 from engines.result import ExplainResult, ImportReport, SchemaInfo, StatementResult
-from orchestrator.jobs.client import CANCELLED, FINISHED, JobClient
+from orchestrator.api.base import ServiceBase
+from orchestrator.jobs.client import CANCELLED, FINISHED
 from orchestrator.jobs.exports import make_room
 from orchestrator.jobs.uploads import UploadStore, uploads_root
 from orchestrator.store import state
 from orchestrator.store.models import Job
 from orchestrator.store.views import JobView
 
-if TYPE_CHECKING:
-    from orchestrator.config.settings import Settings
-    from orchestrator.store.db import Database
-    from orchestrator.store.models import Sandbox
 
-
-class QueryJobs:
-    settings: Settings
-    db: Database
-    jobs: JobClient
-
-    def _user(self, user: str) -> str:
-        raise NotImplementedError
-
-    def _sandbox(self, session: Any, user: str, sandbox_id: str) -> Sandbox:
-        raise NotImplementedError
-
+class QueryJobs(ServiceBase):
     # -- jobs --------------------------------------------------------------------
     def _submit_on(self, user: str, sandbox_id: str, kind: str, **params: Any) -> JobView:
         def check(session: Any) -> None:
@@ -46,13 +32,17 @@ class QueryJobs:
         return JobView.of(self.jobs.submit(user, kind, sandbox_id, check=check, **params))
 
     def _limits(self, max_rows: int | None, timeout_s: float | None) -> dict[str, Any]:
-        rows = self.settings.max_rows if max_rows is None else min(int(max_rows),
-                                                                   self.settings.max_rows)
-        limit = self.settings.max_query_seconds
-        seconds = limit if timeout_s is None else min(float(timeout_s), limit)
-        if rows < 0 or seconds <= 0:
-            raise InvalidRequest("max rows and timeout must be positive")
-        return {"max_rows": rows, "timeout_s": seconds}
+        """The row and time limits of a statement: the installation's caps unless asked
+        for less. More than a cap is refused, never silently lowered."""
+        cap, limit = self.settings.max_rows, self.settings.max_query_seconds
+        if max_rows is not None and not 1 <= int(max_rows) <= cap:
+            raise InvalidRequest(f"max rows must be between 1 and {cap} (DBPLAY_MAX_ROWS); "
+                                 "an export writes a whole result to a file")
+        if timeout_s is not None and not 0 < float(timeout_s) <= limit:
+            raise InvalidRequest(f"the timeout must be above 0 and at most {limit:g} s "
+                                 "(DBPLAY_MAX_QUERY_SECONDS)")
+        return {"max_rows": cap if max_rows is None else int(max_rows),
+                "timeout_s": limit if timeout_s is None else float(timeout_s)}
 
     def _result(self, job_id: str, timeout_s: float) -> Any:
         job = self.jobs.wait(job_id, timeout_s, fresh=True)

@@ -8,14 +8,15 @@ a sandbox runs as a job on the Dramatiq workers; the blocking helpers submit and
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from engines import descriptor_for
 from engines.errors import (
     Conflict,
     InvalidRequest,
@@ -28,6 +29,7 @@ from engines.errors import (
 from orchestrator.api.accounts import Accounts
 from orchestrator.api.queries import QueryJobs
 from orchestrator.api.saved import SavedWork
+from orchestrator.api.tokens import Tokens
 from orchestrator.config.settings import Settings, format_duration
 from orchestrator.jobs.client import JobClient
 from orchestrator.jobs.uploads import UploadStore, uploads_root
@@ -38,16 +40,24 @@ from orchestrator.store import state
 from orchestrator.store.db import Database
 from orchestrator.store.models import POOL_OWNER, Event, Sandbox, Template, utcnow
 from orchestrator.store.owner_locks import lock_owner
-from orchestrator.store.templates import ENGINES, TemplateStore, sync_builtins
+from orchestrator.store.sandbox_rows import add_requested_sandbox
+from orchestrator.store.template_rules import (
+    check_name,
+    check_no_clash,
+    delete_templates,
+    dump_in_use,
+)
+from orchestrator.store.templates import TemplateStore, sync_builtins
 from orchestrator.store.views import EventView, SandboxView, TemplateView
+
+log = logging.getLogger(__name__)
 
 PROVISION_WAIT_S = 600.0
 #: how often :meth:`Orchestrator.wait_events` looks for new events (one indexed query)
 EVENT_POLL_S = 0.1
-_NAME_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
-class Orchestrator(Accounts, QueryJobs, SavedWork):
+class Orchestrator(Accounts, QueryJobs, SavedWork, Tokens):
     def __init__(self, settings: Settings, db: Database, jobs: JobClient,
                  provisioners: Provisioners, store: TemplateStore) -> None:
         from orchestrator.jobs.heartbeat import status_client
@@ -73,11 +83,6 @@ class Orchestrator(Accounts, QueryJobs, SavedWork):
         self._status_redis.close()
         self.jobs.close()
         self.db.dispose()
-
-    def _user(self, user: str) -> str:
-        if not user or user == POOL_OWNER:
-            raise InvalidRequest("no acting user")
-        return user
 
     def provisioner_info(self) -> dict[str, Any]:
         self._provisioner = self.provisioners.info()
@@ -113,25 +118,20 @@ class Orchestrator(Accounts, QueryJobs, SavedWork):
         template: Template = rows[0]
         return template
 
-    def get_template(self, user: str, name: str) -> TemplateView:
-        with self.db.session() as session:
-            return TemplateView.of(self._template(session, self._user(user), name))
-
     def import_template(self, user: str, name: str, engine: str, dump: bytes | Path,
                         description: str = "", file_name: str = "") -> TemplateView:
         """A template from a dump's bytes (a ``Path`` is read here, in the client's
         process); the worker gets only the stored dump's digest, never a path."""
         self._user(user)
-        _check_name(name, "template name")
-        if engine not in ENGINES:
-            raise InvalidRequest(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+        check_name(name)
+        descriptor_for(engine)  # InvalidRequest for an unknown engine
         if isinstance(dump, Path):
             if not dump.is_file():
                 raise InvalidRequest(f"no such file: {dump}")
             file_name = file_name or dump.name
             dump = dump.read_bytes()
         with self.db.session() as session:
-            _no_template_clash(session, user, name)
+            check_no_clash(session, user, name)
         digest, size = self._store_dump(user, dump, file_name or f"{name}.dump")
         try:
             job = self.jobs.submit(user, "import_template", None, name=name, engine=engine,
@@ -140,8 +140,8 @@ class Orchestrator(Accounts, QueryJobs, SavedWork):
                                    password=secrets.token_urlsafe(12))
         except ServiceUnavailable:
             with self.db.session() as session:
-                used = session.scalars(select(Template).where(Template.digest == digest)).first()
-            if used is None:
+                unused = not dump_in_use(session, digest)
+            if unused:  # nothing was made of it yet: only the stored file goes
                 self.store.discard(digest)
             raise
         return TemplateView(**self._result(job.id, PROVISION_WAIT_S))
@@ -161,20 +161,21 @@ class Orchestrator(Accounts, QueryJobs, SavedWork):
                 Template.name == name, Template.owner == self._user(user))).one_or_none()
             if template is None:
                 raise NotFound(f"no template {name!r} of yours")
-            digest = template.digest
-            session.delete(template)
-            session.flush()
-            still_used = session.scalars(select(Template).where(Template.digest == digest)).first()
-        if still_used is None:
-            self.store.discard(digest)
+            unused = delete_templates(session, [template])
+        for digest in unused:
+            self._release_dump(digest)
+
+    def _release_dump(self, digest: str) -> None:
+        """A dump no template uses any more: its stored file goes here, and a worker frees
+        what the provisioners made of it (baked image, prepared cluster, seeded cache);
+        this process never touches Docker."""
+        self.store.discard(digest)
+        try:
+            self.jobs.submit(POOL_OWNER, "forget_template", digest=digest)
+        except ServiceUnavailable as exc:
+            log.warning("could not ask the workers to free dump %s: %s", digest, exc.message)
 
     # -- sandboxes -------------------------------------------------------------
-    def _sandbox(self, session: Any, user: str, sandbox_id: str) -> Sandbox:
-        sb = session.get(Sandbox, sandbox_id)
-        if sb is None or sb.owner != self._user(user) or sb.state == state.DELETED:
-            raise NotFound(f"no sandbox {sandbox_id!r}")
-        return sb
-
     def _ttl(self, ttl_s: int | None) -> int:
         ttl = self.settings.default_ttl if ttl_s is None else int(ttl_s)
         if ttl <= 0:
@@ -200,14 +201,8 @@ class Orchestrator(Accounts, QueryJobs, SavedWork):
                     f"{self.settings.max_sandboxes_per_user}: delete one first")
             claimed = self._claim_from_pool(session, user, tpl, now, ttl)
             if claimed is None:
-                sb = Sandbox(id=uuid.uuid4().hex[:12], owner=user, engine=tpl.engine,
-                             template=tpl.name, template_id=tpl.id, state=state.REQUESTED,
-                             created_at=now, expires_at=now + dt.timedelta(seconds=ttl),
-                             password=secrets.token_urlsafe(16), generation=0,
-                             active_jobs=0)
-                session.add(sb)
-                session.flush()
-                state.record_created(session, sb, f"requested from template {tpl.name!r}")
+                sb = add_requested_sandbox(session, user, tpl, ttl,
+                                           f"requested from template {tpl.name!r}", now)
         if claimed is not None:
             try:  # after the commit: the job row needs the write lock this one held
                 self.jobs.submit(POOL_OWNER, "pool_refill")
@@ -219,6 +214,8 @@ class Orchestrator(Accounts, QueryJobs, SavedWork):
         except ServiceUnavailable as exc:
             self._fail(sb.id, f"not provisioned: {exc.message}")
             raise
+        if self.settings.pool_size > 0:  # the template is in demand now: warm its pool
+            self.jobs.submit(POOL_OWNER, "pool_refill")
         if not wait:
             return self.get_sandbox(user, sb.id)
         finished = self.jobs.wait(job.id, PROVISION_WAIT_S)
@@ -357,20 +354,9 @@ class Orchestrator(Accounts, QueryJobs, SavedWork):
 
     def snapshot_sandbox(self, user: str, sandbox_id: str, name: str,
                          description: str = "") -> TemplateView:
-        _check_name(name, "template name")
+        check_name(name)
         with self.db.session() as session:
             self._sandbox(session, user, sandbox_id)
-            _no_template_clash(session, user, name)
+            check_no_clash(session, user, name)
         job = self.jobs.submit(user, "snapshot", sandbox_id, name=name, description=description)
         return TemplateView(**self._result(job.id, PROVISION_WAIT_S))
-
-def _check_name(name: str, what: str) -> None:
-    if not name or len(name) > 100 or not set(name) <= _NAME_OK:
-        raise InvalidRequest(f"bad {what} {name!r}: use letters, digits, '-', '_' and '.'")
-
-
-def _no_template_clash(session: Any, user: str, name: str) -> None:
-    clash = session.scalars(select(Template).where(
-        Template.name == name, or_(Template.owner == user, Template.owner.is_(None)))).first()
-    if clash is not None:
-        raise Conflict(f"a template named {name!r} exists already")

@@ -9,12 +9,14 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+from engines import descriptors
+
 MAX_CELL = 60
 #: how ``str(datetime.timedelta)`` looks: ``[-]D day[s], ]H:MM:SS[.ffffff]``
 _TIMEDELTA = re.compile(r"(?:(-?\d+) days?, )?(\d+):(\d\d):(\d\d)(?:\.(\d{1,6}))?")
 #: engines whose statements with no columns are reads that found nothing (their writes
 #: always report a result row or a notice)
-DOCUMENT_ENGINES = ("mongodb", "chroma")
+DOCUMENT_ENGINES = tuple(d.kind for d in descriptors() if d.document_store)
 
 
 def _cell(value: Any, null: str = "NULL") -> str:

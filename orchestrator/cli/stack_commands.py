@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from orchestrator.api.accounts import issue_setup_code
+from orchestrator.cli import endpoint
 from orchestrator.cli import output as out
 from orchestrator.config.process_signals import stop_on_signals
 from orchestrator.config.settings import Settings
@@ -56,8 +57,11 @@ def up(settings: Settings, *, detach: bool, ui: bool, as_json: bool) -> int:
     info["started"] = sorted(started)
     human = out.records(info["services"], ["name", "running", "pid", "detail"])
     url = services.ui_url(settings)
+    api_url = endpoint.local_url({endpoint.LISTEN_ADDRESS: settings.listen_address,
+                                  endpoint.API_PORT: str(settings.api_port)})
+    human += f"\n\nAPI: {api_url}/api/v1 (OpenAPI: {api_url}/openapi.json)"
     if ui:
-        human += f"\n\nUI: {url}"
+        human += f"\nUI: {url}"
     code = _setup_code(settings)
     if code:
         info["setup_code"], info["setup_url"] = code, url

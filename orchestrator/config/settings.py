@@ -9,37 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engines.errors import InvalidRequest
+from orchestrator.config.durations import format_duration as format_duration
+from orchestrator.config.durations import parse_duration
 from orchestrator.config.redis_auth import with_local_password
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str | int) -> int:
-    """Seconds from ``90``, ``90s``, ``30m``, ``2h`` or ``1d``."""
-    if isinstance(text, int):
-        return text
-    match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", str(text).lower())
-    if not match:
-        raise InvalidRequest(f"bad duration {text!r}; use e.g. 90s, 30m, 2h or 1d")
-    return int(match.group(1)) * _UNITS[match.group(2) or "s"]
-
-
-def format_duration(seconds: int | float) -> str:
-    """The inverse of :func:`parse_duration` in the largest whole unit: ``24h``, ``90m``.
-
-    Days are shown as hours (``DBPLAY_MAX_TTL=24h`` reads back as ``24h``)."""
-    whole = int(seconds)
-    for unit, size in (("h", 3600), ("m", 60)):
-        if whole and whole % size == 0:
-            return f"{whole // size}{unit}"
-    return f"{whole}s"
 
 
 @dataclass(frozen=True)
@@ -68,8 +46,19 @@ SETTINGS: list[Setting] = [
     Setting("DBPLAY_IMAGE_SOURCE", "auto", "Where the Docker provisioner gets engine images: "
             "`registry` (official images), `build` (offline build from a local base image) "
             "or `auto`.", "image_source"),
-    Setting("DBPLAY_POOL_SIZE", "0", "Warm sandboxes kept ready per built-in template "
-            "(claimed on create, refilled in the background).", "pool_size", int),
+    Setting("DBPLAY_INSTANCE", "", "Name of this installation on the Docker engine: its "
+            "sandbox containers carry it (label `dbplay.instance`) and it lists and reaps only "
+            "those. Empty: derived from `DBPLAY_HOME`'s path. Set it when installations with "
+            "the same home path share one engine (compose stacks).", "instance"),
+    Setting("DBPLAY_POOL_SIZE", "1", "Ready sandboxes kept per recently launched template "
+            "(claimed on create in milliseconds, refilled in the background); 0 turns the "
+            "warm pool off.", "pool_size", int),
+    Setting("DBPLAY_POOL_WINDOW", "1h", "A template launched by a user within this window "
+            "keeps its warm sandboxes; one idle longer keeps none (they are removed).",
+            "pool_window", parse_duration),
+    Setting("DBPLAY_CONTAINER_POOL_SIZE", "0", "Docker only: started containers of a "
+            "template's baked image kept per image, so a sandbox that misses the warm pool "
+            "is a rename rather than a start.", "container_pool_size", int),
     Setting("DBPLAY_MAX_SANDBOXES_PER_USER", "5", "Live sandboxes one user may hold.",
             "max_sandboxes_per_user", int),
     Setting("DBPLAY_DEFAULT_TTL", "1h", "Lifetime of a new sandbox (e.g. 30m, 2h).",
@@ -84,8 +73,18 @@ SETTINGS: list[Setting] = [
             "max_query_seconds", float),
     Setting("DBPLAY_UI_PORT", "8501", "Port of the Streamlit UI started by `dbplay up`.",
             "ui_port", int),
+    Setting("DBPLAY_API_PORT", "8502", "Port of the HTTP API (`/api/v1`, OpenAPI at "
+            "`/openapi.json`) started by `dbplay up`; the CLI and the UI talk to it.",
+            "api_port", int),
     Setting("DBPLAY_USER", "", "Acting user of the CLI (default: the login name); "
             "`--user` overrides it.", "user"),
+    Setting("DBPLAY_URL", "", "Remote mode of the CLI: the API of an installation "
+            "(e.g. `https://dbplay.example.com`); with `DBPLAY_TOKEN` every command but the "
+            "admin ones (up, down, status, settings, worker, scheduler, user, token) goes "
+            "there. Empty: the local installation's API.", "remote_url"),
+    Setting("DBPLAY_TOKEN", "", "Remote mode of the CLI: a user's API token (`dbplay "
+            "token create --user NAME` on the installation); it decides the acting user.",
+            "remote_token"),
     Setting("DBPLAY_WORKER_THREADS", "8", "Threads per worker process.", "worker_threads", int),
     Setting("DBPLAY_WORKER_TIMEOUT_MS", "1000", "How long an idle worker blocks on its "
             "queue's doorbell before checking Redis again (also its heartbeat cadence). New "
@@ -140,7 +139,10 @@ class Settings:
     redis_url: str
     provisioner: str
     image_source: str
+    instance: str
     pool_size: int
+    pool_window: int
+    container_pool_size: int
     max_sandboxes_per_user: int
     default_ttl: int
     max_ttl: int
@@ -148,7 +150,10 @@ class Settings:
     max_rows: int
     max_query_seconds: float
     ui_port: int
+    api_port: int
     user: str
+    remote_url: str
+    remote_token: str
     worker_threads: int
     worker_timeout_ms: int
     heartbeat_timeout_ms: int

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from engines.errors import NotFound, ServiceUnavailable
 from orchestrator.config.settings import Settings
+from orchestrator.jobs.broker import make_broker
 from orchestrator.store.db import Database
 from orchestrator.store.models import Job, utcnow
 from orchestrator.store.owner_locks import lock_owner
@@ -60,6 +61,7 @@ QUEUE_OF: dict[str, str] = {
     "reset": PROVISION,
     "delete": PROVISION,
     "pool_refill": PROVISION,
+    "forget_template": PROVISION,
     "snapshot": BACKGROUND,
     "scheduled_snapshot": BACKGROUND,
     "import_template": BACKGROUND,
@@ -161,8 +163,6 @@ class JobClient:
     """Submit, wait for and cancel jobs from any process."""
 
     def __init__(self, settings: Settings, db: Database) -> None:
-        from orchestrator.jobs.broker import make_broker
-
         self.settings = settings
         self.db = db
         self.broker = make_broker(settings, worker=False)

@@ -22,6 +22,7 @@ from orchestrator.api.saved import next_run
 from orchestrator.config.process_signals import configure_logging, stop_on_signals
 from orchestrator.config.settings import Settings
 from orchestrator.jobs.client import JobClient
+from orchestrator.jobs.heartbeat import SCHEDULER, Heartbeat
 from orchestrator.store.db import Database
 from orchestrator.store.models import POOL_OWNER, Sandbox, Schedule, utcnow
 from orchestrator.store.state import LIVE, disable_schedules
@@ -93,8 +94,6 @@ class Scheduler:
 
 
 def main() -> int:
-    from orchestrator.jobs.heartbeat import SCHEDULER, Heartbeat
-
     configure_logging()
     settings = Settings.load()
     stop = stop_on_signals()

@@ -2,9 +2,10 @@
 
 ``up`` starts only what is not running: a ``redis-server`` when nothing answers at
 ``DBPLAY_REDIS_URL`` (persisting to ``$DBPLAY_HOME/redis``), one worker process per
-queue (so interactive statements never wait behind provisioning), the scheduler and
-the Streamlit UI. Each child's pid is kept in ``$DBPLAY_HOME/run/<name>.pid`` and its
-output in ``$DBPLAY_HOME/logs/<name>.log``. A supervisor (:mod:`orchestrator.stack.supervisor`)
+queue (so interactive statements never wait behind provisioning), the scheduler, the
+HTTP API (``python -m orchestrator.api.http``) and the Streamlit UI. Each child's pid is
+kept in ``$DBPLAY_HOME/run/<name>.pid`` and its output in
+``$DBPLAY_HOME/logs/<name>.log``. A supervisor (:mod:`orchestrator.stack.supervisor`)
 restarts any that dies: in the foreground it is the ``dbplay up`` process itself (Ctrl-C
 stops them all), with ``--detach`` a background process of its own.
 """
@@ -72,6 +73,7 @@ def service_commands(settings: Settings, *, ui: bool) -> dict[str, list[str]]:
         "worker-background": [py, "-m", "workers.run", "--queues", "background", "--threads",
                               "4"],
         "scheduler": [py, "-c", "from orchestrator.stack.scheduler import main; main()"],
+        "api": [py, "-m", "orchestrator.api.http"],
     }
     if ui:
         commands["ui"] = [py, "-m", "streamlit", "run", str(REPO / "ui" / "app.py"),

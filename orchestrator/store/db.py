@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -48,9 +50,6 @@ def make_engine(url: str) -> Engine:
 
 def migrate(engine: Engine, lock_dir: Path) -> None:
     """Bring the schema to the newest Alembic revision (idempotent, process-safe)."""
-    from alembic import command
-    from alembic.config import Config
-
     lock_dir.mkdir(parents=True, exist_ok=True)
     lock_path = lock_dir / ".migrate.lock"
     with os.fdopen(os.open(lock_path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as lock:

@@ -174,3 +174,19 @@ class Schedule(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     #: why the schedule no longer runs (its sandbox ended); None while it is active
     disabled_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ApiToken(Base):
+    """A user's bearer token for the HTTP API: only the SHA-256 of the secret is kept;
+    revoking sets ``revoked_at`` (the row stays, so lists show what was revoked)."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -1,5 +1,11 @@
 """Fixtures that run the real stack: a ``redis-server`` on a free port, the worker
-processes and the scheduler, on a temporary ``DBPLAY_HOME``, with the local provisioner.
+processes, the scheduler and the HTTP API (on a free port), on a temporary
+``DBPLAY_HOME``, with the local provisioner.
+
+:meth:`Stack.cli` runs ``dbplay`` as a remote client of that API (``DBPLAY_URL`` and a
+``DBPLAY_TOKEN`` of the acting user), so every CLI test also tests the API over HTTP;
+``DBPLAY_TEST_CLI_MODE=local`` runs it in local mode instead (the installation token and
+``--user``).
 
 Reusable by other suites (the UI tests)::
 
@@ -17,6 +23,8 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,31 +34,44 @@ import pytest
 from tests.servers import free_port, unavailable
 
 REPO = Path(__file__).resolve().parents[2]
+#: how Stack.cli reaches the stack: "remote" (DBPLAY_URL + DBPLAY_TOKEN) or "local"
+CLI_MODE = os.environ.get("DBPLAY_TEST_CLI_MODE", "remote")
 
 
 class Stack:
-    """Redis + workers + scheduler for one temporary home."""
+    """Redis + workers + scheduler + API for one temporary home."""
 
     def __init__(self, home: Path, **env: str) -> None:
         from orchestrator.config.settings import Settings
 
         self.home = home
         self.redis_port = free_port()
+        self.api_port = free_port()
+        if CLI_MODE not in ("remote", "local"):
+            raise ValueError(f"DBPLAY_TEST_CLI_MODE={CLI_MODE!r}: use remote or local")
+        self.cli_mode = CLI_MODE
         self.env: dict[str, str] = {
             **os.environ,
             "DBPLAY_HOME": str(home),
             "DBPLAY_REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
+            "DBPLAY_API_PORT": str(self.api_port),
             "DBPLAY_PROVISIONER": "local",
             "DBPLAY_HEARTBEAT_TIMEOUT_MS": "3000",
             "DBPLAY_SCHEDULER_TICK": "0.3",
             "DBPLAY_REAP_INTERVAL": "3600",
             "DBPLAY_WORKER_THREADS": "4",
+            # the warm pool (on by default) is tested on its own: elsewhere it would add
+            # sandboxes and jobs that tests do not expect
+            "DBPLAY_POOL_SIZE": "0",
             "DBPLAY_USER": "alice",
             **env,
         }
         self.settings = Settings.load(self.env)
+        for name in ("DBPLAY_URL", "DBPLAY_TOKEN"):  # a developer's own remote settings
+            self.env.pop(name, None)
         self.redis: subprocess.Popen[bytes] | None = None
         self._apis: list[Any] = []
+        self._tokens: dict[str, str] = {}
 
     # -- redis ------------------------------------------------------------
     def start_redis(self) -> None:
@@ -100,19 +121,21 @@ class Stack:
         self.start_redis()
         self.start_services()
         self.wait_until_up()
+        if self.cli_mode == "remote":  # `stack.env` makes remote calls as alice
+            self.env.update(self.remote_env("alice"))
         return self
 
     def wait_until_up(self, timeout_s: float = 60) -> None:
-        """Until every started worker (and the scheduler) has sent its first heartbeat,
-        so pages and jobs never see a stack that is still starting."""
-        import time
-
+        """Until every started worker (and the scheduler) has sent its first heartbeat
+        and the API answers its health check, so pages, jobs and CLI calls never see a
+        stack that is still starting."""
         from orchestrator.stack.services import stack_status
 
         deadline = time.monotonic() + timeout_s
         while True:
             status = stack_status(self.settings)
-            if status["redis"] and all(status["workers"].values()) and status["scheduler"]:
+            if status["redis"] and all(status["workers"].values()) and status["scheduler"] \
+                    and self.api_healthy():
                 return
             if time.monotonic() > deadline:
                 raise AssertionError(f"stack did not come up: {status}")
@@ -130,6 +153,34 @@ class Stack:
         # local PostgreSQL clusters may live outside home (root: /var/lib/postgresql/...)
         purge_servers(self.settings.home / "local")
 
+    # -- the HTTP API -----------------------------------------------------------
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def api_healthy(self) -> bool:
+        """Whether the API service answers ``GET /api/v1/health``."""
+        try:
+            with urllib.request.urlopen(f"{self.api_url}/api/v1/health", timeout=2) as resp:
+                return bool(json.loads(resp.read()).get("ok"))
+        except (OSError, ValueError):
+            return False
+
+    def token(self, user: str) -> str:
+        """An API token of ``user`` (made once per stack with ``dbplay token create``)."""
+        if user not in self._tokens:
+            proc = subprocess.run(
+                [sys.executable, "-m", "orchestrator.cli", "--json", "token", "create",
+                 "--user", user, "--name", "tests"],
+                env=self.env, cwd=REPO, capture_output=True, text=True, timeout=120)
+            assert proc.returncode == 0, (proc.stdout, proc.stderr)
+            self._tokens[user] = json.loads(proc.stdout)["token"]
+        return self._tokens[user]
+
+    def remote_env(self, user: str) -> dict[str, str]:
+        """The environment of a remote CLI acting as ``user``."""
+        return {"DBPLAY_URL": self.api_url, "DBPLAY_TOKEN": self.token(user)}
+
     # -- clients --------------------------------------------------------------
     def api(self) -> Any:
         from orchestrator.api.service import Orchestrator
@@ -140,10 +191,17 @@ class Stack:
 
     def cli(self, *args: str, user: str = "alice", stdin: str | None = None,
             timeout: float = 180) -> tuple[int, Any]:
-        """Run ``dbplay --json --user USER ARGS``; returns (exit status, parsed JSON)."""
+        """Run ``dbplay --json ARGS`` as ``user``; returns (exit status, parsed JSON).
+
+        Remote mode (the default): with ``DBPLAY_URL`` and ``user``'s ``DBPLAY_TOKEN``.
+        Local mode (``DBPLAY_TEST_CLI_MODE=local``): with ``--user USER``."""
+        if self.cli_mode == "remote":
+            env, argv = {**self.env, **self.remote_env(user)}, ["--json", *args]
+        else:
+            env, argv = self.env, ["--json", "--user", user, *args]
         proc = subprocess.run(
-            [sys.executable, "-m", "orchestrator.cli", "--json", "--user", user, *args],
-            env=self.env, cwd=REPO, capture_output=True, text=True, input=stdin,
+            [sys.executable, "-m", "orchestrator.cli", *argv],
+            env=env, cwd=REPO, capture_output=True, text=True, input=stdin,
             timeout=timeout)
         try:
             data = json.loads(proc.stdout) if proc.stdout.strip() else None

@@ -30,8 +30,9 @@ class Installation:
         self.env = {**os.environ, "DBPLAY_HOME": str(home),
                     "DBPLAY_REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
                     "DBPLAY_UI_PORT": str(self.ui_port), "DBPLAY_PROVISIONER": "local",
+                    "DBPLAY_API_PORT": str(free_port()),
                     "DBPLAY_HEARTBEAT_TIMEOUT_MS": "3000", "DBPLAY_WORKER_THREADS": "2",
-                    "DBPLAY_REAP_INTERVAL": "3600", **env}
+                    "DBPLAY_REAP_INTERVAL": "3600", "DBPLAY_POOL_SIZE": "0", **env}
         self.up_output: dict[str, Any] = {}
         #: what a test module's fixture made in it (ids of sandboxes and the like)
         self.made: dict[str, str] = {}
