@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import tempfile
 import time
@@ -22,17 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+from samples import free_port, percentile
 
 
 def _time(fn: Callable[[], Any], n: int) -> list[float]:
@@ -45,8 +34,8 @@ def _time(fn: Callable[[], Any], n: int) -> list[float]:
 
 
 def _report(label: str, raw: list[float], job: list[float]) -> None:
-    r50, r95 = statistics.median(raw), _pct(raw, 0.95)
-    j50, j95 = statistics.median(job), _pct(job, 0.95)
+    r50, r95 = statistics.median(raw), percentile(raw, 0.95)
+    j50, j95 = statistics.median(job), percentile(job, 0.95)
     print(f"{label}: raw p50 {r50:.2f} ms p95 {r95:.2f} ms | job path p50 {j50:.2f} ms "
           f"p95 {j95:.2f} ms | overhead p50 {j50 - r50:.2f} ms p95 {j95 - r95:.2f} ms")
 
@@ -60,7 +49,7 @@ def main() -> int:
 
     home = Path(tempfile.mkdtemp(prefix="dbplay-bench-"))
     os.environ.update({
-        "DBPLAY_HOME": str(home), "DBPLAY_REDIS_URL": f"redis://127.0.0.1:{_free_port()}/0",
+        "DBPLAY_HOME": str(home), "DBPLAY_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
         "DBPLAY_PROVISIONER": "local", "DBPLAY_MAX_SANDBOXES_PER_USER": "10000",
         "DBPLAY_USER": "bench",
     })

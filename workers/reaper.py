@@ -5,25 +5,28 @@
 expired or failed - or, for unknown ids, that expired over 30 minutes ago: a Docker
 engine may be shared by several installations), repair ``busy`` sandboxes whose
 jobs all died, and remove export files older than ``DBPLAY_EXPORT_TTL``.
-``pool_refill``: keep ``DBPLAY_POOL_SIZE`` warm sandboxes per built-in template.
+``pool_refill``: keep ``DBPLAY_POOL_SIZE`` ready sandboxes per recently launched template
+(``DBPLAY_POOL_WINDOW``) and drain the pool of idle ones.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import secrets
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from engines.errors import DBPlayError
+from engines.errors import DBPlayError, InvalidRequest
 from orchestrator.jobs.client import RUNNING
 from orchestrator.jobs.exports import remove_expired
 from orchestrator.sandboxes.provisioning import SandboxHandle
-from orchestrator.store import state
+from orchestrator.store import state, warm_pool
 from orchestrator.store.models import POOL_OWNER, Job, Sandbox, Template, utcnow
+from orchestrator.store.sandbox_rows import add_requested_sandbox
+from orchestrator.store.template_rules import dump_in_use
+from workers import sandbox_tasks
+from workers.dumps import forget_dump, is_digest
 
 if TYPE_CHECKING:
     from workers.runtime import Runtime
@@ -48,8 +51,7 @@ def _expire(rt: Runtime) -> list[str]:
     done: list[str] = []
     with rt.db.session() as session:
         due = list(session.scalars(select(Sandbox).where(
-            Sandbox.state.in_(state.LIVE), Sandbox.expires_at <= now,
-            Sandbox.owner != POOL_OWNER)))
+            Sandbox.state.in_(state.LIVE), Sandbox.expires_at <= now)))
         handles = []
         for sb in due:
             if sb.state in (state.REQUESTED, state.PROVISIONING, state.SNAPSHOTTING):
@@ -121,37 +123,32 @@ def _repair_busy(rt: Runtime) -> list[str]:
 
 
 def pool_refill(rt: Runtime, job: Job | None = None) -> dict[str, Any]:
-    """Top up the warm pool; the sandboxes are provisioned inline, one at a time."""
+    """Top up the warm pool for the templates users launched recently and drain the pool
+    of the idle ones (:mod:`orchestrator.store.warm_pool`); provisioned inline, one at a
+    time."""
     size = rt.settings.pool_size
     created: list[str] = []
     if size <= 0:
-        return {"created": created}
+        return {"created": created, "drained": []}
+    now = utcnow()
+    since = now - dt.timedelta(seconds=rt.settings.pool_window)
     engines = set(rt.provisioners.info()["engines"])
     with rt.db.session() as session:
-        builtins = [t for t in session.scalars(select(Template).where(Template.owner.is_(None)))
-                    if t.engine in engines and (t.engine == "sqlite"
-                                                or rt.provisioners.mode == "local")]
-        have = dict(session.execute(select(Sandbox.template, func.count()).where(
-            Sandbox.owner == POOL_OWNER, Sandbox.state.in_(state.LIVE)).group_by(
-            Sandbox.template)).tuples().all())
-    for template in builtins:
-        for _ in range(size - have.get(template.name, 0)):
+        wanted = warm_pool.wanted_templates(session, since, engines)
+        have = warm_pool.pool_counts(session)
+        drained = warm_pool.drain_idle(session, [t.id for t in wanted], now)
+    if drained:
+        _expire(rt)
+    for template in wanted:
+        for _ in range(size - have.get(template.id, 0)):
             created.append(_provision_pool_sandbox(rt, template))
-    return {"created": created}
+    return {"created": created, "drained": drained}
 
 
 def _provision_pool_sandbox(rt: Runtime, template: Template) -> str:
-    from workers import sandbox_tasks
-
-    now = utcnow()
     with rt.db.session() as session:
-        sb = Sandbox(id=uuid.uuid4().hex[:12], owner=POOL_OWNER, engine=template.engine,
-                     template=template.name, template_id=template.id, state=state.REQUESTED,
-                     created_at=now, expires_at=now + dt.timedelta(seconds=rt.settings.max_ttl),
-                     password=secrets.token_urlsafe(16), generation=0, active_jobs=0)
-        session.add(sb)
-        session.flush()
-        state.record_created(session, sb, "warm pool")
+        sb = add_requested_sandbox(session, POOL_OWNER, template, rt.settings.max_ttl,
+                                   "warm pool")
     fake = Job(id=f"pool-{sb.id}", kind="provision", owner=POOL_OWNER, sandbox_id=sb.id,
                state=RUNNING, params={}, attempts=1)
     try:
@@ -159,3 +156,18 @@ def _provision_pool_sandbox(rt: Runtime, template: Template) -> str:
     except DBPlayError as exc:
         sandbox_tasks.provision_failed(rt, fake, exc)
     return sb.id
+
+
+def forget_template(rt: Runtime, job: Job) -> dict[str, Any]:
+    """Free what the provisioners made of a dump no template uses any more (``templates
+    rm`` submits this: the API process never touches Docker). The deleted templates'
+    warm-pool sandboxes, retired by then, are removed first: they ran from it."""
+    digest = job.params.get("digest")
+    if not isinstance(digest, str) or not is_digest(digest):
+        raise InvalidRequest("refused: a dump is named by its digest only")
+    _expire(rt)
+    with rt.db.session() as session:
+        if dump_in_use(session, digest):  # imported again meanwhile
+            return {"forgotten": None}
+    forget_dump(rt, digest)
+    return {"forgotten": digest}
