@@ -4,6 +4,7 @@ collections, fields and indexes (no ER diagram), and script errors point at thei
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -38,6 +39,13 @@ def run(app: Any, owner: str, sandbox: Any, text: str) -> Any:
     at = app(owner, "playground", current_sandbox=sandbox.id)
     at.text_area(key="pg_editor").input(text)
     at.button(key="pg_run").click().run()
+    deadline = time.monotonic() + 60
+    while any(i.value.startswith("Running…") for i in at.info):
+        # slower than the page's quick wait (a Chroma model load on a busy machine): the
+        # page polls, as a user's browser would
+        assert time.monotonic() < deadline, "the query did not finish in 60 s"
+        time.sleep(0.3)
+        at.run()
     no_crash(at)
     return at
 

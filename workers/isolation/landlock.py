@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
 import stat
@@ -76,13 +77,17 @@ class _PathBeneathAttr(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
+@functools.cache
+def _c() -> ctypes.CDLL:
+    """The C library, loaded on first use (finding it runs ``ldconfig``: not at import)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return libc
 
 
 def abi_version() -> int:
     """The Landlock ABI the kernel offers; 0 when it has none (or it is disabled)."""
-    version = _libc.syscall(_CREATE_RULESET, None, ctypes.c_size_t(0),
+    version = _c().syscall(_CREATE_RULESET, None, ctypes.c_size_t(0),
                             ctypes.c_uint32(_CREATE_RULESET_VERSION))
     return int(version) if version > 0 else 0
 
@@ -120,7 +125,7 @@ def restrict(read_only: Iterable[str | Path], read_write: Iterable[str | Path],
     attr = _RulesetAttr(handled_access_fs=handled, handled_access_net=net,
                         scoped=(SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL) if abi >= 6 else 0)
     size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else 16 if abi >= 4 else 8
-    ruleset = _libc.syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size),
+    ruleset = _c().syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size),
                             ctypes.c_uint32(0))
     if ruleset < 0:
         raise _fail("create_ruleset")
@@ -132,12 +137,12 @@ def restrict(read_only: Iterable[str | Path], read_write: Iterable[str | Path],
                 _add_rule(int(ruleset), Path(path), rights & handled)
         for port in (tcp_ports or ()) if net else ():
             rule = _NetPortAttr(allowed_access=CONNECT_TCP, port=port)
-            if _libc.syscall(_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(_RULE_NET_PORT),
+            if _c().syscall(_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(_RULE_NET_PORT),
                              ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
                 raise _fail(f"add_rule tcp port {port}")
-        if _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        if _c().prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise _fail("no_new_privs")
-        if _libc.syscall(_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
+        if _c().syscall(_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
             raise _fail("restrict_self")
     finally:
         os.close(int(ruleset))
@@ -153,7 +158,7 @@ def _add_rule(ruleset: int, path: Path, rights: int) -> None:
         if not stat.S_ISDIR(os.fstat(fd).st_mode):
             rights &= _FILE_RIGHTS
         rule = _PathBeneathAttr(allowed_access=rights, parent_fd=fd)
-        if _libc.syscall(_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(_RULE_PATH_BENEATH),
+        if _c().syscall(_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(_RULE_PATH_BENEATH),
                          ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
             raise _fail(f"add_rule {path}")
     finally:
