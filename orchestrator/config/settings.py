@@ -74,7 +74,7 @@ SETTINGS: list[Setting] = [
     Setting("DBPLAY_UI_PORT", "8501", "Port of the Streamlit UI started by `dbplay up`.",
             "ui_port", int),
     Setting("DBPLAY_API_PORT", "8502", "Port of the HTTP API (`/api/v1`, OpenAPI at "
-            "`/openapi.json`) started by `dbplay up`; the CLI and the UI talk to it.",
+            "`/openapi.json`) started by `dbplay up`; the CLI and any HTTP client talk to it.",
             "api_port", int),
     Setting("DBPLAY_USER", "", "Acting user of the CLI (default: the login name); "
             "`--user` overrides it.", "user"),

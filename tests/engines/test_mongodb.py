@@ -512,7 +512,7 @@ def test_restore_refuses_a_non_empty_database_and_foreign_files(mongo, tmp_path:
     with pytest.raises(RestoreError, match="already exists"):
         mongo.restore(tmp_path / "d.json")
     (tmp_path / "raw.json").write_text('{"a": 1}\n{"a": 2}\n')
-    with pytest.raises(RestoreError, match="mongodb_convert"):
+    with pytest.raises(RestoreError, match="engines.mongodb.convert"):
         mongo.restore(tmp_path / "raw.json")
 
 

@@ -141,7 +141,7 @@ def test_a_killed_workers_slots_go_to_the_users_next_waiting_job(
         stack_factory: Callable[..., Stack]) -> None:
     """Worker death: the jobs a killed worker held are failed once Dramatiq hands their
     messages to another worker, and that frees their slots for the user's waiting job."""
-    stack = stack_factory()
+    stack = stack_factory(DBPLAY_MAX_QUERY_SECONDS="60")  # the slow jobs outlive the kill
     api = stack.api()
     limit = stack.settings.user_concurrency
     sb = api.create_sandbox("alice", "empty-sqlite")

@@ -76,9 +76,10 @@ def test_ten_concurrent_api_creates_against_a_quota_of_5_make_exactly_5(
 def test_ten_concurrent_cli_creates_against_a_quota_of_5_make_exactly_5(
         quota_stack: Stack) -> None:
     stack = quota_stack
+    env = {**stack.env, **stack.remote_env("dave")}  # ten CLIs of dave's, over HTTP
     procs = [subprocess.Popen(
-        [sys.executable, "-m", "orchestrator.cli", "--json", "--user", "dave", "sandbox",
-         "create", "empty-sqlite", "--no-wait"], env=stack.env, cwd=REPO,
+        [sys.executable, "-m", "orchestrator.cli", "--json", "sandbox",
+         "create", "empty-sqlite", "--no-wait"], env=env, cwd=REPO,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(ATTEMPTS)]
     outcomes = []
     for proc in procs:

@@ -168,6 +168,9 @@ class Zygote:
                 self._control = None
             process, self._process = self._process, None
         if process is not None:
+            # it may be deep in a preload import (chromadb takes seconds) and not see the
+            # closed socket until that ends; its spares die with it (PR_SET_PDEATHSIG)
+            process.terminate()
             try:
                 process.wait(5)
             except subprocess.TimeoutExpired:
