@@ -53,7 +53,7 @@ def main() -> int:
         "DBPLAY_PROVISIONER": "local", "DBPLAY_MAX_SANDBOXES_PER_USER": "10000",
         "DBPLAY_USER": "bench",
     })
-    from engines import connect
+    from engines.registry import connect
     from orchestrator.api.service import Orchestrator
     from orchestrator.config.settings import Settings
     from orchestrator.sandboxes.provisioning import SandboxHandle

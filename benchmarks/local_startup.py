@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from engines import connect  # noqa: E402
+from engines.registry import connect  # noqa: E402
 from orchestrator.sandboxes.local.provisioner import LocalProvisioner, purge_servers  # noqa: E402
 from orchestrator.sandboxes.provisioning import SandboxRequest  # noqa: E402
 

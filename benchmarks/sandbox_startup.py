@@ -32,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from engines import connect  # noqa: E402
+from engines.registry import connect  # noqa: E402
 from orchestrator.sandboxes.docker.provisioner import DockerProvisioner  # noqa: E402
 from orchestrator.sandboxes.provisioning import SandboxRequest  # noqa: E402
 

@@ -106,6 +106,11 @@ source_digest() {
 build_app_image() {
     local tag=dbplay/app:latest src="$here/app"
     local requirements constraints pins digest
+    # one app build at a time (scripts/test.sh starts one in the background; a test that
+    # needs the image asks again and waits here, then finds it up to date)
+    mkdir -p "$cache"
+    exec {app_lock}>"$cache/app-build.lock"
+    flock "$app_lock"
     requirements="$(app_requirements)"
     constraints="$("$PYTHON" -m pip freeze --disable-pip-version-check --exclude-editable \
         | grep -v ' @ ' || true)"

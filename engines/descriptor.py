@@ -2,7 +2,7 @@
 
 Each engine package declares its descriptor in a light module of its own
 (``engines/<kind>/descriptor.py``, no driver imported); :mod:`engines` lists them
-(``engines.descriptors()``, ``engines.descriptor_for(kind)``). Everything that needs an
+(``engines.registry.descriptors()``, ``descriptor_for(kind)``). Everything that needs an
 engine fact (its label, script language, editor highlighting, starter statement, dump
 file names, whether it speaks SQL or stores documents) reads it from here: the UI pages,
 the CLI's output, the template store, snapshots and the HTTP API (``GET /engines``).

@@ -9,8 +9,14 @@ if [ -x scripts/start-docker.sh ]; then
     scripts/start-docker.sh
 fi
 if [ -x compose/build-offline-images.sh ]; then
-    # No registry here: build the sandbox images locally (fast when they exist).
-    compose/build-offline-images.sh
+    # No registry here: build the sandbox images locally (fast when they exist). The
+    # application image (compose/stack.yml, minutes when cold) builds in the background
+    # while the suite runs; its test waits for it.
+    compose/build-offline-images.sh postgres mongo chroma metadata
+    mkdir -p test-artifacts
+    compose/build-offline-images.sh app >test-artifacts/app-image-build.log 2>&1 &
+    app_build=$!
+    trap 'kill "$app_build" 2>/dev/null || true' EXIT  # a partial suite need not wait for it
 fi
 echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy

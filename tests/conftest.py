@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engines import connect
 from engines.base import Engine
+from engines.registry import connect
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

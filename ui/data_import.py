@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from engines import descriptor_for
+from engines.registry import descriptor_for
 from ui import feedback, session
 from ui.formatting import human_ms
 

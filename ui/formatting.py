@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from engines import descriptor_for
 from engines.errors import InvalidRequest
+from engines.registry import descriptor_for
 
 
 def engine_label(engine: str) -> str:

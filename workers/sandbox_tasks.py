@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engines import connect, descriptor_for
 from engines.errors import Conflict, DBPlayError, InvalidRequest, NotFound
+from engines.registry import connect, descriptor_for
 from orchestrator.sandboxes.provisioning import SandboxHandle, SandboxRequest
 from orchestrator.store import state
 from orchestrator.store.models import Event, Job, Sandbox, Schedule, Template, utcnow

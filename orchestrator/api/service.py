@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from engines import descriptor_for
 from engines.errors import (
     Conflict,
     InvalidRequest,
@@ -26,6 +25,7 @@ from engines.errors import (
     ServiceUnavailable,
     from_dict,
 )
+from engines.registry import descriptor_for
 from orchestrator.api.accounts import Accounts
 from orchestrator.api.queries import QueryJobs
 from orchestrator.api.saved import SavedWork

@@ -115,19 +115,20 @@ def query(api: ApiClient, args: argparse.Namespace) -> int:
     if args.json:
         out.emit(True, {"statements": data})
     else:
-        out.emit(False, data, out.statements(shown, _engine_if_needed(api, args.id, shown)))
+        out.emit(False, data, out.statements(shown, _document_store_if_needed(api, args.id, shown)))
     return 1 if any(s["error"] for s in data) else 0
 
 
-def _engine_if_needed(api: ApiClient, sandbox_id: str, shown: list[dict[str, Any]]
-                      ) -> str | None:
-    """The sandbox's engine, asked for only when a result leaves the human output to
-    guess from it whether a statement was a read (see :func:`output.is_read`)."""
+def _document_store_if_needed(api: ApiClient, sandbox_id: str,
+                              shown: list[dict[str, Any]]) -> bool:
+    """Whether the sandbox's engine stores documents (its descriptor, from the API), asked
+    for only when a result leaves the human output to guess whether a statement was a read
+    (see :func:`output.is_read`)."""
     if all(s.get("error") or s.get("columns") or s.get("returns_rows") is not None
            for s in shown):
-        return None
-    engine: str = api.get(path("sandboxes", sandbox_id))["engine"]
-    return engine
+        return False
+    engine = api.get(path("sandboxes", sandbox_id))["engine"]
+    return any(d["kind"] == engine and d["document_store"] for d in api.get(path("engines")))
 
 
 def explain(api: ApiClient, args: argparse.Namespace) -> int:

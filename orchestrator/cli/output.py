@@ -9,14 +9,9 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from engines import descriptors
-
 MAX_CELL = 60
 #: how ``str(datetime.timedelta)`` looks: ``[-]D day[s], ]H:MM:SS[.ffffff]``
 _TIMEDELTA = re.compile(r"(?:(-?\d+) days?, )?(\d+):(\d\d):(\d\d)(?:\.(\d{1,6}))?")
-#: engines whose statements with no columns are reads that found nothing (their writes
-#: always report a result row or a notice)
-DOCUMENT_ENGINES = tuple(d.kind for d in descriptors() if d.document_store)
 
 
 def _cell(value: Any, null: str = "NULL") -> str:
@@ -92,17 +87,17 @@ def mapping(item: dict[str, Any]) -> str:
     return "\n".join(f"{k.ljust(width)}  {_cell(v, '-')}" for k, v in item.items())
 
 
-def is_read(result: dict[str, Any], engine: str | None) -> bool:
+def is_read(result: dict[str, Any], document_store: bool) -> bool:
     """Whether a result with no columns is a read that found nothing (not a write).
 
-    ``returns_rows`` says so when the result carries it; otherwise a document engine's
+    ``returns_rows`` says so when the result carries it; otherwise a document store's
     statement with neither columns nor a notice is a read (its writes report either)."""
     if result.get("returns_rows") is not None:
         return bool(result["returns_rows"])
-    return engine in DOCUMENT_ENGINES and not result.get("notice")
+    return document_store and not result.get("notice")
 
 
-def statements(data: list[dict[str, Any]], engine: str | None = None) -> str:
+def statements(data: list[dict[str, Any]], document_store: bool = False) -> str:
     parts = []
     for result in data:
         head = result["statement"].strip().splitlines()[0] if result["statement"].strip() else ""
@@ -115,7 +110,7 @@ def statements(data: list[dict[str, Any]], engine: str | None = None) -> str:
             body = table(result["columns"], result["rows"], types=result.get("types"))
             parts.append(f"{body}\n({_count(len(result['rows']))}{more}, "
                          f"{result['elapsed_ms']:.1f} ms)")
-        elif is_read(result, engine):
+        elif is_read(result, document_store):
             parts.append(f"({_count(len(result['rows']))}{more}, "
                          f"{result['elapsed_ms']:.1f} ms)")
         else:

@@ -13,9 +13,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from engines import descriptor_for
 from engines.descriptor import SERVER
 from engines.errors import InvalidRequest, ProvisionError
+from engines.registry import descriptor_for
 from orchestrator.config.settings import Settings
 from orchestrator.sandboxes.provisioning import EventCallback, Provisioner
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engines import connect
+from engines.registry import connect
 from orchestrator.sandboxes.provisioning import SandboxHandle
 
 #: a snapshot of a big sandbox may take a while; a statement's own limit does not apply

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engines import descriptors
+from engines.registry import descriptors
 from orchestrator.store.models import Template
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin_templates"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-import engines
+from engines import registry
 from tests.api.conftest import UserClient, error_of
 
 PASSWORD = "correct horse battery staple 42"
@@ -34,7 +34,7 @@ def test_the_installation_token_manages_accounts_and_a_plain_user_may_not(
 
 def test_engines_and_status(alice: httpx.Client):
     served = alice.get("/engines").json()
-    assert served == [d.to_dict() for d in engines.descriptors()]
+    assert served == [d.to_dict() for d in registry.descriptors()]
     sqlite = next(e for e in served if e["kind"] == "sqlite")
     assert sqlite["is_sql"] is True and sqlite["language"] == "sql" and sqlite["example"]
     status = alice.get("/status").json()

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engines import connect, descriptor_for, descriptors, engine_class, kinds
 from engines.base import Engine
 from engines.descriptor import CANCEL, EMBEDDED, EngineDescriptor
 from engines.errors import DBPlayError, InvalidRequest
+from engines.registry import connect, descriptor_for, descriptors, engine_class, kinds
 from orchestrator.store.models import Template
 from tests.ui.conftest import api, app, no_crash, stack_env, ui_stack  # noqa: F401
 
@@ -60,7 +60,8 @@ def test_an_unknown_kind_is_an_invalid_request_naming_the_known_ones() -> None:
 
 
 def test_importing_engines_imports_no_driver_and_no_adapter() -> None:
-    probe = ("import sys, engines; engines.descriptors(); engines.descriptor_for('chroma');"
+    probe = ("import sys; from engines import registry; registry.descriptors(); "
+             "registry.descriptor_for('chroma');"
              f"print([m for m in {DRIVERS!r} if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
                          text=True, check=True).stdout

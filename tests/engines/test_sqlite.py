@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engines import connect
 from engines.errors import RestoreError
+from engines.registry import connect
 from tests.conftest import REPO, SHARED
 
 CHINOOK_DB = REPO / "orchestrator/store/builtin_templates/chinook-sqlite/Chinook_Sqlite.sqlite"

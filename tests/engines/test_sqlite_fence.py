@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engines import connect
 from engines.base import Engine
+from engines.registry import connect
 
 
 @pytest.fixture

@@ -118,9 +118,9 @@ def test_an_empty_document_read_prints_zero_rows_not_rows_affected(running_stack
 def test_an_empty_chroma_read_prints_zero_rows_but_a_write_does_not():
     base = {"statement": "x", "columns": [], "rows": [], "rowcount": 0, "truncated": False,
             "elapsed_ms": 1.0, "error": None}
-    assert cli_output.statements([base], "chroma").startswith("(0 rows, ")
+    assert cli_output.statements([base], True).startswith("(0 rows, ")
     write = {**base, "notice": "deleted 0 record(s) in 'c'"}
-    assert cli_output.statements([write], "chroma").startswith("OK, 0 rows affected")
-    assert cli_output.statements([base], "postgres").startswith("OK, 0 rows affected")
-    assert cli_output.statements([{**base, "returns_rows": True}], "postgres").startswith(
+    assert cli_output.statements([write], True).startswith("OK, 0 rows affected")
+    assert cli_output.statements([base], False).startswith("OK, 0 rows affected")
+    assert cli_output.statements([{**base, "returns_rows": True}], False).startswith(
         "(0 rows, ")

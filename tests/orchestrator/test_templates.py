@@ -60,7 +60,7 @@ def test_builtin_templates_list_their_tables_and_empties_say_where_they_come_fro
 
 
 def test_catalog_tables_are_what_the_restored_dump_holds(tmp_path):
-    from engines import connect
+    from engines.registry import connect
 
     entry = next(e for e in CATALOG if e.name == "chinook-sqlite")
     dump = builtin_dump(entry)

@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from engines import connect
 from engines.errors import ProvisionError
+from engines.registry import connect
 from orchestrator.sandboxes.docker.image_baker import BaseImages, available_sources, choose_source
 from orchestrator.sandboxes.docker.specs import OFFICIAL, OFFLINE, Limits, MiB, PostgresSpec
 from tests.sandboxes.conftest import TEST_INSTANCE, new_request

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from engines import connect
 from engines.errors import EngineUnavailable
+from engines.registry import connect
 from orchestrator.sandboxes.docker.containers import SANDBOX_PREFIX
 from orchestrator.store.templates import CATALOG, builtin_dump
 from tests.sandboxes.conftest import TEMPLATES, TEST_INSTANCE, new_request

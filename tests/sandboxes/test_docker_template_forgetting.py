@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from engines import connect
+from engines.registry import connect
 from tests.sandboxes.conftest import TEST_INSTANCE, new_request
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from engines import connect
 from engines.errors import RestoreError
+from engines.registry import connect
 from orchestrator.sandboxes.local.process import answers
 from orchestrator.sandboxes.local.provisioner import LocalProvisioner, purge_servers, stop_servers
 from orchestrator.sandboxes.provisioning import SandboxHandle, SandboxRequest

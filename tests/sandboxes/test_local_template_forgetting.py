@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engines import connect
+from engines.registry import connect
 from orchestrator.sandboxes.local.provisioner import LocalProvisioner, dump_key, purge_servers
 from orchestrator.sandboxes.provisioning import SandboxHandle, SandboxRequest
 from tests.conftest import REPO

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from engines import connect
 from engines.errors import EngineUnavailable
+from engines.registry import connect
 from orchestrator.sandboxes.connection_warning import STANDIN_WARNING
 from tests.orchestrator.conftest import REPO, Stack
 

@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from engines import connect
+from engines.registry import connect
 from tests.conftest import REPO
 
 ROWS = 200
@@ -27,7 +27,7 @@ PEAK_LIMIT_MB = 300
 
 _MEASURE = """
 import json, sys
-from engines import connect
+from engines.registry import connect
 url, sql, max_rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
 with connect("postgres", url) as engine:
     [result] = engine.execute(sql, max_rows=max_rows)

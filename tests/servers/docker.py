@@ -13,9 +13,9 @@ from tests.servers import unavailable
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _run(script: Path, timeout: float) -> None:
+def _run(script: Path, timeout: float, *args: str) -> None:
     try:
-        proc = subprocess.run(["bash", str(script)], capture_output=True, text=True,
+        proc = subprocess.run(["bash", str(script), *args], capture_output=True, text=True,
                               timeout=timeout, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         unavailable(f"{script.name}: {exc}")
@@ -23,6 +23,9 @@ def _run(script: Path, timeout: float) -> None:
         unavailable(f"{script.name} failed: {proc.stderr.strip()[-2000:]}")
 
 
-def ensure_docker_engine() -> None:
+def ensure_docker_engine(*images: str) -> None:
+    """A running Docker engine with the offline sandbox images (and ``images``, e.g.
+    ``app``: compose/build-offline-images.sh targets) built; fast when they exist."""
     _run(REPO / "scripts" / "start-docker.sh", 180)
-    _run(REPO / "compose" / "build-offline-images.sh", 1200)
+    _run(REPO / "compose" / "build-offline-images.sh", 1200,
+         "postgres", "mongo", "chroma", *images)

@@ -141,7 +141,7 @@ class ComposeStack:
 @pytest.fixture(scope="module")
 def stack() -> Iterator[ComposeStack]:
     compose_command()  # fails (CI) or skips before anything starts
-    ensure_docker_engine()  # also builds the offline images, the app image among them
+    ensure_docker_engine("metadata", "app")  # waits for a build scripts/test.sh started
     if not image_exists(APP_IMAGE):
         pytest.fail(f"{APP_IMAGE} is missing: run compose/build-offline-images.sh app")
     running = ComposeStack(f"dbplaytest{uuid.uuid4().hex[:8]}")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from engines import descriptor_for
+from engines.registry import descriptor_for
 from engines.result import StatementResult
 from ui import feedback, picker, result_view, session
 from ui.formatting import human_ms

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from engines import descriptor_for
+from engines.registry import descriptor_for
 from engines.result import SchemaInfo, TableInfo
 from ui import data_import, er_diagram, feedback, picker, session
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from engines import descriptor_for, kinds
+from engines.registry import descriptor_for, kinds
 from ui import feedback, picker, session
 from ui.formatting import engine_label, human_ms, human_size
 

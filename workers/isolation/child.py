@@ -14,9 +14,9 @@ import traceback
 from multiprocessing.connection import Connection
 from typing import NoReturn
 
-from engines import connect
 from engines.base import Engine
 from engines.errors import ExecutionError
+from engines.registry import connect
 from workers.isolation import fence
 from workers.isolation.protocol import CANCEL, StatementRequest, encode_error
 

@@ -20,8 +20,8 @@ import subprocess
 import time
 from typing import Any
 
-from engines import connect
 from engines.errors import ProvisionError
+from engines.registry import connect
 from orchestrator.sandboxes.docker.specs import ContainerSpec, Limits
 
 log = logging.getLogger(__name__)

@@ -28,8 +28,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from engines import connect
 from engines.errors import DBPlayError, ProvisionError
+from engines.registry import connect
 from orchestrator.sandboxes.docker.containers import BAKE_PREFIX, SandboxContainers, new_password
 from orchestrator.sandboxes.docker.specs import OFFICIAL, OFFLINE, ContainerSpec, spec_for
 

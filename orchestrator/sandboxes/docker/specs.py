@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from engines import connect, descriptor_for
 from engines.chroma.descriptor import CHROMA
 from engines.errors import InvalidRequest, ProvisionError
 from engines.mongodb.descriptor import MONGODB
 from engines.postgres.descriptor import POSTGRES
+from engines.registry import connect, descriptor_for
 
 MiB = 1024 * 1024
 

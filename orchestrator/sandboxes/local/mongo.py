@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import pymongo
 
-from engines import connect
+from engines.registry import connect
 from orchestrator.sandboxes.local.layout import LocalLayout
 from orchestrator.sandboxes.local.process import start_on_a_free_port
 from orchestrator.sandboxes.local.servers import MongoProcess

@@ -36,8 +36,8 @@ from urllib.parse import quote
 import psycopg2
 from psycopg2 import sql
 
-from engines import connect
 from engines.errors import ProvisionError, RestoreError
+from engines.registry import connect
 from orchestrator.config.file_modes import file_lock, private_dir, write_private
 from orchestrator.sandboxes.local.layout import LocalLayout, tree_bytes
 from orchestrator.sandboxes.local.process import start_on_a_free_port

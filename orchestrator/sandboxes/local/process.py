@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engines import connect
 from engines.errors import ProvisionError
+from engines.registry import connect
 from orchestrator.config.file_modes import write_private
 
 STOP_DEADLINE_S = 30.0

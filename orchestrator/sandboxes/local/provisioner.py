@@ -38,9 +38,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from engines import connect, descriptors
 from engines.descriptor import EMBEDDED
 from engines.errors import Conflict, DBPlayError, InvalidRequest, ProvisionError, RestoreError
+from engines.registry import connect, descriptors
 from engines.sqlite.descriptor import COMPANION_SUFFIXES
 from orchestrator.config.file_modes import PRIVATE_FILE, file_lock, private_dir, tighten_tree
 from orchestrator.sandboxes.local.guard import LocalKeeper, over_cap_reason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-import engines
+from engines import registry
 from orchestrator.api.http.auth import CallerDep
 from orchestrator.api.http.responses import json_response
 from orchestrator.api.http.state import ServiceDep
@@ -19,7 +19,7 @@ async def health() -> Response:
 
 @router.get("/engines", summary="The database engines and what they offer")
 async def list_engines(_caller: CallerDep) -> Response:
-    return json_response([d.to_dict() for d in engines.descriptors()])
+    return json_response([d.to_dict() for d in registry.descriptors()])
 
 
 @router.get("/status", summary="Which parts of the stack are up")
