@@ -57,8 +57,12 @@ def _container(stack: Stack, sandbox_id: str) -> Any:
 
 def _sandbox_with_a_table(stack: Stack) -> str:
     sandbox_id = stack.create("chinook")
+    # sandboxes run with synchronous_commit off (disposable data, fast writes): a commit
+    # reaches the WAL on disk within a few hundred ms, so a server killed sooner may lose
+    # it. These writes ask for a durable commit, as a user who cares would.
     rc, statements = _query(stack, sandbox_id,
-                            "CREATE TABLE kept (a integer); INSERT INTO kept VALUES (42)")
+                            "SET synchronous_commit = on; CREATE TABLE kept (a integer); "
+                            "INSERT INTO kept VALUES (42)")
     assert rc == 0, statements
     return sandbox_id
 

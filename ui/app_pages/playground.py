@@ -48,9 +48,10 @@ def _submit(user: str, sandbox: SandboxView, text: str) -> None:
         st.warning("Nothing to run: write a statement first.")
         return
     with feedback.guard():
-        job = session.orchestrator().submit_query(
-            user, sandbox.id, text, max_rows=result_view.PAGE_ROWS
-        )
+        orch = session.orchestrator()
+        # a page of rows, never more than the installation's cap (the service refuses more)
+        job = orch.submit_query(user, sandbox.id, text,
+                                max_rows=min(result_view.PAGE_ROWS, orch.settings.max_rows))
         st.session_state[JOB] = {"id": job.id, "sandbox": sandbox.id, "engine": sandbox.engine,
                                  "text": text, "started": time.time(), "fresh": True}
 
