@@ -204,18 +204,14 @@ class Orchestrator(Accounts, QueryJobs, SavedWork, Tokens):
                 sb = add_requested_sandbox(session, user, tpl, ttl,
                                            f"requested from template {tpl.name!r}", now)
         if claimed is not None:
-            try:  # after the commit: the job row needs the write lock this one held
-                self.jobs.submit(POOL_OWNER, "pool_refill")
-            except ServiceUnavailable:
-                pass  # the scheduler refills the pool too once the stack is back
+            self._refill_pool()  # after the commit: the job row needs the write lock
             return SandboxView.of(claimed)
         try:
             job = self.jobs.submit(user, "provision", sb.id)
         except ServiceUnavailable as exc:
             self._fail(sb.id, f"not provisioned: {exc.message}")
             raise
-        if self.settings.pool_size > 0:  # the template is in demand now: warm its pool
-            self.jobs.submit(POOL_OWNER, "pool_refill")
+        self._refill_pool()
         if not wait:
             return self.get_sandbox(user, sb.id)
         finished = self.jobs.wait(job.id, PROVISION_WAIT_S)
@@ -224,6 +220,16 @@ class Orchestrator(Accounts, QueryJobs, SavedWork, Tokens):
             raise from_dict(finished.error or {"type": "ProvisionError",
                                                "message": view.error or "provisioning failed"})
         return view
+
+    def _refill_pool(self) -> None:
+        """A template was just launched, so it is in demand: ask for the warm pool's refill
+        (it keeps ready sandboxes of recently launched templates)."""
+        if self.settings.pool_size <= 0:
+            return
+        try:
+            self.jobs.submit(POOL_OWNER, "pool_refill")
+        except ServiceUnavailable:
+            pass  # the scheduler refills the pool too once the stack is back
 
     def _fail(self, sandbox_id: str, reason: str) -> None:
         with self.db.session() as session:

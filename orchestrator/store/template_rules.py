@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engines.errors import Conflict, InvalidRequest
-from orchestrator.store import state
-from orchestrator.store.models import POOL_OWNER, Sandbox, Template, utcnow
+from orchestrator.store import warm_pool
+from orchestrator.store.models import Template, utcnow
 
 NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 NAME_MAX = 100
@@ -61,9 +61,7 @@ def delete_templates(session: Session, templates: Iterable[Template]) -> list[st
     doomed = list(templates)
     if not doomed:
         return []
-    session.execute(update(Sandbox).where(
-        Sandbox.owner == POOL_OWNER, Sandbox.state.in_(state.LIVE),
-        Sandbox.template_id.in_([t.id for t in doomed])).values(expires_at=utcnow()))
+    warm_pool.retire_templates(session, [t.id for t in doomed], utcnow())
     digests = {t.digest for t in doomed}
     for template in doomed:
         session.delete(template)

@@ -14,6 +14,7 @@ from collections.abc import Collection
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from orchestrator.store import state
 from orchestrator.store.models import POOL_OWNER, Sandbox, Template
@@ -39,12 +40,22 @@ def pool_counts(session: Session) -> dict[int, int]:
 
 
 def drain_idle(session: Session, keep: Collection[int], now: dt.datetime) -> list[str]:
-    """Expire the ready pool sandboxes of templates not in ``keep`` (the reaper removes
-    them); returns their ids."""
-    idle = session.scalars(select(Sandbox).where(
-        Sandbox.owner == POOL_OWNER, Sandbox.state == state.READY,
-        Sandbox.expires_at > now, Sandbox.template_id.not_in(list(keep)) if keep else
-        Sandbox.template_id.is_not(None))).all()
-    for sb in idle:
+    """Retire the ready pool sandboxes of templates not in ``keep``; returns their ids."""
+    idle = Sandbox.template_id.not_in(list(keep)) if keep else Sandbox.template_id.is_not(None)
+    return _retire(session, now, Sandbox.state == state.READY, Sandbox.expires_at > now, idle)
+
+
+def retire_templates(session: Session, template_ids: Collection[int],
+                     now: dt.datetime) -> list[str]:
+    """Retire the live pool sandboxes of templates being deleted (nobody may claim them);
+    returns their ids."""
+    return _retire(session, now, Sandbox.state.in_(state.LIVE),
+                   Sandbox.template_id.in_(list(template_ids)))
+
+
+def _retire(session: Session, now: dt.datetime, *where: ColumnElement[bool]) -> list[str]:
+    """Expire the pool sandboxes matching ``where`` at ``now``: the reaper removes them."""
+    retired = session.scalars(select(Sandbox).where(Sandbox.owner == POOL_OWNER, *where)).all()
+    for sb in retired:
         sb.expires_at = now
-    return [sb.id for sb in idle]
+    return [sb.id for sb in retired]
