@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from engines import formats
 from engines.descriptor import EngineDescriptor
@@ -70,6 +70,27 @@ class Cursor:
     close: Callable[[], None] | None = None
     #: the statement yields rows even when none came back (so no columns are known)
     returns_rows: bool = False
+
+
+class RowSink(Protocol):
+    """Where the whole result of one statement is kept (``orchestrator/results``).
+
+    It is fed the rows as the driver gives them (not yet made JSON-safe), the first page
+    included, and answers ``False`` once it is full (then it is fed no more).
+    """
+
+    result_id: str
+
+    def add(self, row: Sequence[Any]) -> bool: ...
+
+    def finish(self, columns: list[Column], *, stopped: str | None = None) -> dict[str, Any]:
+        """Write what was kept; ``stopped`` says why rows stopped coming early (an error).
+        Returns ``{"total_rows", "result_truncated", "result_note"}``."""
+        ...
+
+
+#: the sink keeping statement ``index`` (0-based) of a script
+SinkFactory = Callable[[int], RowSink]
 
 
 class Engine(ABC):
@@ -186,6 +207,29 @@ class Engine(ABC):
         ``error`` and is the last one. A script that cannot be split gives a single
         error result.
         """
+        results, _ = self._execute(script, max_rows, timeout_s, None, defer_last=False)
+        return results
+
+    def execute_keeping(
+        self,
+        script: str,
+        keep: SinkFactory,
+        *,
+        max_rows: int | None = None,
+        timeout_s: float | None = None,
+    ) -> tuple[list[StatementResult], Callable[[], None] | None]:
+        """Like :meth:`execute`, and each statement's whole result goes to ``keep(index)``.
+
+        Every statement but the last is kept whole before the next one runs (a later
+        statement may change the data). The last one is answered as soon as its first page
+        is read: the second value, when not ``None``, keeps the rest of its rows and must
+        be called (its ``total_rows`` is then unknown in the answer).
+        """
+        return self._execute(script, max_rows, timeout_s, keep, defer_last=True)
+
+    def _execute(self, script: str, max_rows: int | None, timeout_s: float | None,
+                 keep: SinkFactory | None, *, defer_last: bool
+                 ) -> tuple[list[StatementResult], Callable[[], None] | None]:
         cap = self.max_rows if max_rows is None else max_rows
         limit = self.timeout_s if timeout_s is None else timeout_s
         try:
@@ -194,28 +238,39 @@ class Engine(ABC):
         except EngineError as exc:
             shown = script if len(script) <= 2000 else script[:2000] + cut_marker(len(script))
             return [StatementResult(statement=shown.strip(), error=exc.to_dict(),
-                                    line=exc.line or 1)]
+                                    line=exc.line or 1)], None
         results: list[StatementResult] = []
-        for statement in statements:
-            result = self._run_capped(statement, cap, limit)
+        rest: Callable[[], None] | None = None
+        for index, statement in enumerate(statements):
+            last = index == len(statements) - 1
+            sink = keep(index) if keep is not None else None
+            result, rest = self._run_capped(statement, cap, limit, sink,
+                                            defer=defer_last and last)
             results.append(result)
             if result.error is not None:
                 break
-        return results
+        return results, rest
 
-    def _run_capped(self, statement: Statement, cap: int, timeout_s: float) -> StatementResult:
+    def _run_capped(self, statement: Statement, cap: int, timeout_s: float,
+                    sink: RowSink | None = None, *, defer: bool = False
+                    ) -> tuple[StatementResult, Callable[[], None] | None]:
         started = time.perf_counter()
         result = StatementResult(statement=statement.text, line=statement.line)
         cursor: Cursor | None = None
+        rest: Iterator[Sequence[Any]] | None = None
         try:
             cursor = self.run_statement(statement, timeout_s)
-            self._collect_rows(cursor, cap, result)
+            rest = self._collect_rows(cursor, cap, result, sink)
             result.columns = cursor.columns
             result.notice = cursor.notice
             result.rowcount = cursor.rowcount
             yields_rows = bool(cursor.columns) or cursor.returns_rows
             if result.rowcount is None and yields_rows and not result.truncated:
                 result.rowcount = len(result.rows)
+            if sink is not None and yields_rows:
+                result.result_id = sink.result_id
+            else:
+                sink = None
         except Exception as exc:
             error = exc if isinstance(exc, EngineError) else self.wrap_error(exc, statement)
             if error.statement is None:
@@ -223,14 +278,39 @@ class Engine(ABC):
             if error.line is not None:  # adapters count lines within the statement
                 error.line += statement.line - 1
             result.error = error.to_dict()
+            sink = None
         finally:
-            if cursor is not None and cursor.close is not None:
-                try:
-                    cursor.close()
-                except Exception:
-                    pass
-        result.elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
-        return result
+            result.elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
+        if sink is not None and rest is not None and defer and result.truncated:
+            return result, self._keeper(cursor, rest, sink)
+        if sink is not None and rest is not None:
+            kept = self._keep_rest(cursor, rest, sink)
+            result.total_rows = kept.get("total_rows")
+            result.result_truncated = bool(kept.get("result_truncated"))
+            result.result_note = kept.get("result_note")
+        else:
+            _close(cursor)
+        return result, None
+
+    def _keeper(self, cursor: Cursor | None, rest: Iterator[Sequence[Any]],
+                sink: RowSink) -> Callable[[], None]:
+        def keep_rest() -> None:
+            self._keep_rest(cursor, rest, sink)
+        return keep_rest
+
+    def _keep_rest(self, cursor: Cursor | None, rest: Iterator[Sequence[Any]],
+                   sink: RowSink) -> dict[str, Any]:
+        """Feed the rows not read yet to ``sink`` (until it is full), close, and finish."""
+        stopped: str | None = None
+        try:
+            for row in rest:
+                if not sink.add(tuple(row)):
+                    break
+        except Exception as exc:  # the first page was answered; say why the rest stopped
+            stopped = str(exc).strip() or type(exc).__name__
+        finally:
+            _close(cursor)
+        return sink.finish(cursor.columns if cursor is not None else [], stopped=stopped)
 
     def check_script_size(self, script: str) -> None:
         """Refuse a script longer than :attr:`max_script_bytes` before parsing it."""
@@ -242,12 +322,18 @@ class Engine(ABC):
                 f"the script is {size:,} bytes, more than the {self.max_script_bytes:,} "
                 "bytes a request may send; split it or import the data from a file")
 
-    def _collect_rows(self, cursor: Cursor, cap: int, result: StatementResult) -> None:
-        """Up to ``cap`` rows, cells cut, stopping early past :attr:`max_result_bytes`."""
+    def _collect_rows(self, cursor: Cursor, cap: int, result: StatementResult,
+                      sink: RowSink | None = None) -> Iterator[Sequence[Any]]:
+        """Up to ``cap`` rows, cells cut, stopping early past :attr:`max_result_bytes`;
+        every row read also goes to ``sink``. Returns the rows not read yet."""
         rows: list[list[Any]] = []
         kept = 0
         stream = iter(cursor.rows)
+        feeding = sink is not None
         for row in stream:
+            if feeding:
+                assert sink is not None
+                feeding = sink.add(tuple(row))
             if len(rows) == cap:
                 result.truncated = True
                 result.truncated_reason = f"more than {cap:,} rows (the row cap)"
@@ -266,6 +352,7 @@ class Engine(ABC):
                     f"{self.max_result_bytes:,} bytes (the result size cap)")
                 break
         result.rows = rows
+        return stream if feeding else iter(())
 
     # -- streaming out and in, shared by all engines ----------------------
     def stream(
@@ -298,3 +385,11 @@ class Engine(ABC):
     def import_file(self, target: str, path: Path, fmt: str | None = None) -> ImportReport:
         """Import a CSV, JSON, JSONL or Parquet file into ``target``."""
         return self.import_rows(target, formats.read_records(path, fmt))
+
+
+def _close(cursor: Cursor | None) -> None:
+    if cursor is not None and cursor.close is not None:
+        try:
+            cursor.close()
+        except Exception:
+            pass

@@ -75,6 +75,14 @@ class StatementResult:
     notice: str | None = None
     #: why ``truncated``: the row cap, or the result size cap (``max_result_bytes``)
     truncated_reason: str | None = None
+    #: where the whole result is kept (``orchestrator/results``): pages, downloads and
+    #: charts read it, never running the statement again
+    result_id: str | None = None
+    #: rows in the kept result, ``None`` until all of them are kept
+    total_rows: int | None = None
+    #: the store's cap stopped keeping rows (``result_note`` says which)
+    result_truncated: bool = False
+    result_note: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -112,18 +112,38 @@ def _cell_text(value: Any) -> Any:
     return value
 
 
+NULL = "NULL"
+
+
+def _is_null(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _display_column(values: list[Any]) -> pd.Series:
+    """One column as ``st.dataframe`` shows it: a column with a NULL in it is text, so the
+    NULL reads ``NULL`` (Streamlit draws a missing value as ``None``); one with mixed
+    types is text too (Arrow wants one type per column)."""
+    texts = [_cell_text(v) for v in values]
+    if any(_is_null(v) for v in texts):
+        return pd.Series([NULL if _is_null(v) else v if isinstance(v, str) else str(v)
+                          for v in texts], dtype=object)
+    cells = pd.Series(texts, dtype=object).infer_objects()
+    if cells.dtype == object and len({type(v) for v in cells}) > 1:
+        cells = cells.map(str)
+    return cells
+
+
 def display_frame(result: StatementResult) -> pd.DataFrame:
     """A frame ``st.dataframe`` can show: documents and arrays as compact JSON text,
-    ObjectIds as ``ObjectId('...')``, dates and decimals as their text."""
-    frame = raw_frame(result)
-    for name in frame.columns:
-        if frame[name].dtype == object:
-            frame[name] = frame[name].map(_cell_text)
-            # mixed str/int columns upset Arrow: show them as text
-            kinds = {type(v) for v in frame[name].dropna()}
-            if len(kinds) > 1:
-                frame[name] = frame[name].map(lambda v: v if v is None else str(v))
-    return frame
+    ObjectIds as ``ObjectId('...')``, dates and decimals as their text, NULL as ``NULL``."""
+    names = unique_names([c.name for c in result.columns])
+    if not names and result.rows:
+        names = [f"column_{i + 1}" for i in range(len(result.rows[0]))]
+    # column by column from the plain values: a whole number next to a NULL stays whole
+    # ("1", not the "1.0" a pandas float column would make of it)
+    return pd.DataFrame({name: _display_column([row[i] if i < len(row) else None
+                                                for row in result.rows])
+                         for i, name in enumerate(names)}, columns=names)
 
 
 def _is_vector(value: Any) -> bool:

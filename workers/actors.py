@@ -57,8 +57,6 @@ def _infra_actor(name: str, queue: str, body: Body, time_limit: int,
 query = _user_actor("query", INTERACTIVE, query_tasks.query, STATEMENT_LIMIT, hold=True)
 explain = _user_actor("explain", INTERACTIVE, query_tasks.explain, STATEMENT_LIMIT, hold=True)
 schema = _user_actor("schema", INTERACTIVE, query_tasks.schema, 5 * MINUTE, hold=True)
-fetch_page = _user_actor("fetch_page", INTERACTIVE, query_tasks.fetch_page, STATEMENT_LIMIT,
-                         hold=True)
 import_data = _user_actor("import_data", BACKGROUND, query_tasks.import_data, 60 * MINUTE,
                           hold=True)
 export = _user_actor("export", BACKGROUND, query_tasks.export, 60 * MINUTE, hold=True)

@@ -9,7 +9,8 @@ its own job only.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ def _sandbox(rt: Runtime, job: Job) -> Sandbox:
 
 
 def _run(rt: Runtime, job: Job, operation: Operation, params: dict[str, Any], *, label: str,
-         job_reads: Iterable[Path] = (), job_writes: Iterable[Path] = ()) -> Any:
+         job_reads: Iterable[Path] = (), job_writes: Iterable[Path] = (),
+         finished: Callable[[str], None] | None = None) -> Any:
     """``operation`` on the job's sandbox, run in a fenced statement process of its own
     (``workers/isolation``) as the sandbox's user role, cancellable by the job's id (the
     job was counted on the sandbox - ready -> busy - when it was claimed)."""
@@ -47,13 +49,27 @@ def _run(rt: Runtime, job: Job, operation: Operation, params: dict[str, Any], *,
     return rt.statements.run(
         job.id, engine=sb.engine, url=handle.user_url, operation=operation, params=params,
         label=label, sandbox_files=sandbox_paths(sb.id, sb.engine, handle.user_url),
-        job_reads=job_reads, job_writes=job_writes)
+        job_reads=job_reads, job_writes=job_writes, finished=finished)
 
 
 def query(rt: Runtime, job: Job) -> list[dict[str, Any]]:
-    p = job.params
+    """The statements' first pages; each whole result is kept in the result store as the
+    statement runs (the last one's remaining rows after the answer)."""
+    p = dict(job.params)
     started = utcnow() - dt.timedelta(seconds=1)
-    out: list[dict[str, Any]] = _run(rt, job, operations.execute, p, label=p["text"])
+    keep = rt.results.keep_params(job.owner) if rt.settings.result_max_rows > 0 else None
+    answered = threading.Event()
+    out: list[dict[str, Any]] = []
+
+    def finished(how: str) -> None:  # the statement process ended after answering
+        answered.wait(10)
+        rt.results.ended(job.owner, out, how)
+
+    out.extend(_run(rt, job, operations.execute, {**p, "keep": keep}, label=p["text"],
+                    job_writes=[Path(keep["dir"])] if keep else [], finished=finished))
+    answered.set()
+    engine = _sandbox(rt, job).engine
+    rt.results.register(job.owner, job.sandbox_id, job.id, engine, out)
     explain_lost_connections(rt, job.sandbox_id or "", started, out)
     error = out[-1].get("error") if out else None
     if error and error.get("type") == "QueryCancelled":
@@ -79,13 +95,6 @@ def explain(rt: Runtime, job: Job) -> dict[str, Any]:
 
 def schema(rt: Runtime, job: Job) -> dict[str, Any]:
     result: dict[str, Any] = _run(rt, job, operations.schema, {}, label="schema read")
-    return result
-
-
-def fetch_page(rt: Runtime, job: Job) -> dict[str, Any]:
-    """Rows ``offset`` .. ``offset+limit`` of one statement, streamed from the server."""
-    result: dict[str, Any] = _run(rt, job, operations.fetch_page, job.params,
-                                  label=job.params["text"])
     return result
 
 

@@ -42,8 +42,9 @@ def reap(rt: Runtime, job: Job | None = None) -> dict[str, Any]:
     orphans = _remove_orphans(rt)
     repaired = _repair_busy(rt)
     exports = remove_expired(rt.settings.exports_dir, rt.settings.export_ttl)
+    results = rt.results.sweep()  # past their TTL, and files no record knows
     return {"expired": expired, "orphans": orphans, "repaired": repaired,
-            "exports_removed": [str(p) for p in exports]}
+            "exports_removed": [str(p) for p in exports], "results_removed": results}
 
 
 def _expire(rt: Runtime) -> list[str]:
@@ -59,6 +60,8 @@ def _expire(rt: Runtime) -> list[str]:
             state.transition(session, sb, state.EXPIRED, "time to live elapsed")
             handles.append((sb.id, sb.engine, sb.handle))
             done.append(sb.id)
+    for sandbox_id in done:
+        rt.results.forget_sandbox(sandbox_id)
     for sandbox_id, engine, handle in handles:
         try:
             if handle:

@@ -12,6 +12,7 @@ import logging
 import redis
 
 from orchestrator.config.settings import Settings
+from orchestrator.results.store import ResultStore
 from orchestrator.sandboxes.docker.events import USABLE_EVENTS
 from orchestrator.sandboxes.provisioners import Provisioners
 from orchestrator.store import state
@@ -39,6 +40,8 @@ class Runtime:
         #: user work runs in fenced child processes (``workers/isolation``); the zygote
         #: they fork from starts with the first job, or at start-up (``workers/run.py``)
         self.statements = StatementProcesses(settings)
+        #: each statement's whole result, kept for pages, downloads and charts
+        self.results = ResultStore(self.db, settings)
 
     # -- running statements, for cancel -----------------------------------
     def cancel_running(self, job_id: str) -> bool:

@@ -122,6 +122,7 @@ def delete(rt: Runtime, job: Job) -> dict[str, Any]:
         rt.provisioners.by_name(handle.provisioner).destroy(handle)
     else:
         rt.provisioners.for_engine(engine).remove_by_id(job.sandbox_id or "")
+    rt.results.forget_sandbox(job.sandbox_id or "")  # its stored results go with it
     return {"deleted": job.sandbox_id}
 
 

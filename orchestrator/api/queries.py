@@ -104,15 +104,6 @@ class QueryJobs(ServiceBase):
                 break
         return JobView.of(job)
 
-    def fetch_page(self, user: str, sandbox_id: str, text: str, offset: int,
-                   limit: int) -> StatementResult:
-        if offset < 0 or limit <= 0:
-            raise InvalidRequest("offset must be >= 0 and limit > 0")
-        limits = self._limits(min(limit, self.settings.max_rows), None)
-        job = self._submit_on(user, sandbox_id, "fetch_page", text=text, offset=int(offset),
-                              limit=limits["max_rows"], timeout_s=limits["timeout_s"])
-        return StatementResult.from_dict(self._result(job.id, self._wait_s(limits["timeout_s"])))
-
     def explain(self, user: str, sandbox_id: str, text: str) -> ExplainResult:
         limits = self._limits(None, None)
         job = self._submit_on(user, sandbox_id, "explain", text=text,

@@ -1,4 +1,4 @@
-"""Saved queries, dashboards and snapshot schedules: the per-user parts of the API
+"""Saved queries and snapshot schedules: the per-user parts of the API
 that need no worker (mixed into :class:`orchestrator.api.service.Orchestrator`)."""
 
 from __future__ import annotations
@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engines.errors import InvalidRequest, NotFound
 from orchestrator.api.base import ServiceBase
-from orchestrator.store.models import Dashboard, DashboardItem, SavedQuery, Schedule, utcnow
+from orchestrator.store.models import SavedQuery, Schedule, utcnow
 from orchestrator.store.template_rules import check_name
-from orchestrator.store.views import DashboardView, SavedQueryView, ScheduleView
+from orchestrator.store.views import SavedQueryView, ScheduleView
 
 
 def next_run(cron: str, after: dt.datetime) -> dt.datetime:
@@ -49,47 +49,6 @@ class SavedWork(ServiceBase):
             rows = session.scalars(select(SavedQuery).where(
                 SavedQuery.owner == self._user(user)).order_by(SavedQuery.id)).all()
             return [SavedQueryView.of(q) for q in rows]
-
-    # -- dashboards ---------------------------------------------------------
-    def create_dashboard(self, user: str, name: str) -> DashboardView:
-        if not name.strip():
-            raise InvalidRequest("a dashboard needs a name")
-        with self.db.session() as session:
-            board = Dashboard(owner=self._user(user), name=name, created_at=utcnow())
-            session.add(board)
-            session.flush()
-            return DashboardView(id=board.id, name=board.name, items=[])
-
-    def add_to_dashboard(self, user: str, dashboard_id: int, query_id: int) -> DashboardView:
-        with self.db.session() as session:
-            board = session.get(Dashboard, dashboard_id)
-            if board is None or board.owner != self._user(user):
-                raise NotFound(f"no dashboard {dashboard_id}")
-            query = session.get(SavedQuery, query_id)
-            if query is None or query.owner != user:
-                raise NotFound(f"no saved query {query_id}")
-            position = session.scalar(select(func.count()).select_from(DashboardItem).where(
-                DashboardItem.dashboard_id == dashboard_id)) or 0
-            session.add(DashboardItem(dashboard_id=dashboard_id, query_id=query_id,
-                                      position=position))
-        return self.get_dashboard(user, dashboard_id)
-
-    def get_dashboard(self, user: str, dashboard_id: int) -> DashboardView:
-        with self.db.session() as session:
-            board = session.get(Dashboard, dashboard_id)
-            if board is None or board.owner != self._user(user):
-                raise NotFound(f"no dashboard {dashboard_id}")
-            items = session.scalars(select(SavedQuery).join(
-                DashboardItem, DashboardItem.query_id == SavedQuery.id).where(
-                DashboardItem.dashboard_id == dashboard_id).order_by(DashboardItem.position))
-            return DashboardView(id=board.id, name=board.name,
-                                 items=[SavedQueryView.of(q) for q in items])
-
-    def list_dashboards(self, user: str) -> list[DashboardView]:
-        with self.db.session() as session:
-            ids = session.scalars(select(Dashboard.id).where(
-                Dashboard.owner == self._user(user)).order_by(Dashboard.id)).all()
-        return [self.get_dashboard(user, i) for i in ids]
 
     # -- schedules -----------------------------------------------------------
     def schedule_snapshots(self, user: str, sandbox_id: str, cron: str,

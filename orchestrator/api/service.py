@@ -27,12 +27,16 @@ from engines.errors import (
 )
 from engines.registry import descriptor_for
 from orchestrator.api.accounts import Accounts
+from orchestrator.api.clones import Clones
+from orchestrator.api.dashboards import Dashboards
 from orchestrator.api.queries import QueryJobs
+from orchestrator.api.results import StoredResults
 from orchestrator.api.saved import SavedWork
 from orchestrator.api.tokens import Tokens
 from orchestrator.config.settings import Settings, format_duration
 from orchestrator.jobs.client import JobClient
 from orchestrator.jobs.uploads import UploadStore, uploads_root
+from orchestrator.results.store import ResultStore
 from orchestrator.sandboxes.connection_warning import warning_for
 from orchestrator.sandboxes.provisioners import Provisioners
 from orchestrator.sandboxes.provisioning import SandboxHandle
@@ -57,7 +61,7 @@ PROVISION_WAIT_S = 600.0
 EVENT_POLL_S = 0.1
 
 
-class Orchestrator(Accounts, QueryJobs, SavedWork, Tokens):
+class Orchestrator(Accounts, Dashboards, QueryJobs, SavedWork, StoredResults, Tokens, Clones):
     def __init__(self, settings: Settings, db: Database, jobs: JobClient,
                  provisioners: Provisioners, store: TemplateStore) -> None:
         from orchestrator.jobs.heartbeat import status_client
@@ -65,6 +69,7 @@ class Orchestrator(Accounts, QueryJobs, SavedWork, Tokens):
         self.settings = settings
         self.db = db
         self.jobs = jobs
+        self.results = ResultStore(db, settings)
         self.provisioners = provisioners
         self.store = store
         self._status_redis = status_client(settings)

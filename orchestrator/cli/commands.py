@@ -23,7 +23,7 @@ SANDBOX_FIELDS = ["id", "engine", "template", "state", "expires_at", "ready_ms"]
 ENDED = ("expired", "deleted", "failed")
 #: what ``query --json`` prints of each statement (the API adds what the human output uses)
 STATEMENT_FIELDS = ("statement", "columns", "rows", "rowcount", "truncated", "elapsed_ms",
-                    "error")
+                    "error", "result_id", "total_rows")
 #: how long one long-poll request of ``sandbox events --follow`` waits for news
 FOLLOW_WAIT_S = 30
 
@@ -158,6 +158,31 @@ def schema(api: ApiClient, args: argparse.Namespace) -> int:
     return 0
 
 
+def page(api: ApiClient, args: argparse.Namespace) -> int:
+    data = api.get(path("results", args.result_id, "page"),
+                   {"offset": args.offset, "limit": args.limit})
+    shown = out.table([c["name"] for c in data["columns"]], data["rows"])
+    total = data["total_rows"]
+    more = f"rows {data['offset'] + 1}-{data['offset'] + len(data['rows'])} of {total:,}"
+    if data["truncated"]:
+        more += " kept (the result store's cap stopped the rest)"
+    out.emit(args.json, data, f"{shown}\n{more}" if data["rows"] else more)
+    return 0
+
+
+def chart(api: ApiClient, args: argparse.Namespace) -> int:
+    data = api.post(path("results", args.result_id, "chart"),
+                    {"x": args.x, "y": args.y, "agg": args.agg, "bin": args.bin,
+                     "color": args.color})
+    shown = {k: data[k] for k in ("rows", "spec", "rows_used")}
+    text = out.table(data.get("columns") or [], data["rows"]) + \
+        f"\n{len(data['rows']):,} points over {data['rows_used']:,} rows"
+    if data.get("note"):
+        text += f"\n{data['note']}"
+    out.emit(args.json, shown, text)
+    return 0
+
+
 def snapshot(api: ApiClient, args: argparse.Namespace) -> int:
     out.emit(args.json, api.post(path("sandboxes", args.id, "snapshots"), {"name": args.name}))
     return 0
@@ -211,6 +236,7 @@ def _check_writable(out_path: Path) -> None:
 
 COMMANDS: dict[str, Handler] = {
     "templates": templates, "sandbox": sandbox, "query": query, "explain": explain,
-    "schema": schema, "snapshot": snapshot, "schedule": schedule, "schedules": schedules,
+    "schema": schema, "page": page, "chart": chart, "snapshot": snapshot,
+    "schedule": schedule, "schedules": schedules,
     "import": import_data, "export": export,
 }

@@ -120,6 +120,16 @@ SETTINGS: list[Setting] = [
             "export_quota_mb", int),
     Setting("DBPLAY_EXPORT_TTL", "1h", "How long an export file is kept (it is also "
             "removed once downloaded).", "export_ttl", parse_duration),
+    Setting("DBPLAY_RESULT_MAX_ROWS", "2000000", "Most rows of one statement's result kept "
+            "in the result store (pages, downloads and charts read it; rows past it are "
+            "not kept and the result says so). 0 keeps no results (no pages, charts or "
+            "downloads of results then).", "result_max_rows", int),
+    Setting("DBPLAY_RESULT_MAX_MB", "256", "Most MiB (in memory, columnar) of one "
+            "statement's result kept in the result store.", "result_max_mb", int),
+    Setting("DBPLAY_RESULT_QUOTA_MB", "2048", "Disk space (MiB) one user's stored results "
+            "may take; the oldest are removed first.", "result_quota_mb", int),
+    Setting("DBPLAY_RESULT_TTL", "24h", "How long a stored result is kept (also removed "
+            "with its sandbox).", "result_ttl", parse_duration),
     Setting("DBPLAY_MIN_PASSWORD_LENGTH", "10", "Shortest accepted account password; "
             "passwords must also pass the zxcvbn strength check (score 3 of 4).",
             "min_password_length", int),
@@ -167,6 +177,10 @@ class Settings:
     statement_memory_mb: int
     export_quota_mb: int
     export_ttl: int
+    result_max_rows: int
+    result_max_mb: int
+    result_quota_mb: int
+    result_ttl: int
     min_password_length: int
     fault_provision_delay: float
     fault_ready_delay: float
@@ -212,6 +226,10 @@ class Settings:
     @property
     def exports_dir(self) -> Path:
         return self.home / "exports"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.home / "results"
 
     @property
     def run_dir(self) -> Path:

@@ -56,7 +56,6 @@ QUEUE_OF: dict[str, str] = {
     "query": INTERACTIVE,
     "explain": INTERACTIVE,
     "schema": INTERACTIVE,
-    "fetch_page": INTERACTIVE,
     "provision": PROVISION,
     "reset": PROVISION,
     "delete": PROVISION,

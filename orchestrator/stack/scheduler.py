@@ -23,6 +23,7 @@ from orchestrator.config.process_signals import configure_logging, stop_on_signa
 from orchestrator.config.settings import Settings
 from orchestrator.jobs.client import JobClient
 from orchestrator.jobs.heartbeat import SCHEDULER, Heartbeat
+from orchestrator.stack.dashboard_refresh import DashboardRefresher
 from orchestrator.store.db import Database
 from orchestrator.store.models import POOL_OWNER, Sandbox, Schedule, utcnow
 from orchestrator.store.state import LIVE, disable_schedules
@@ -37,6 +38,7 @@ class Scheduler:
         self.db = db or Database(settings.database_url, settings.home)
         self.jobs = jobs or JobClient(settings, self.db)
         self._last_reap = 0.0
+        self.dashboards = DashboardRefresher(settings, self.db)
 
     def tick(self) -> list[str]:
         """Enqueue every due schedule once; returns the job ids created."""
@@ -87,10 +89,12 @@ class Scheduler:
         while not stop.is_set():
             try:
                 self.tick()
+                self.dashboards.tick()
                 self.housekeeping()
             except Exception:
                 log.exception("scheduler tick failed")
             stop.wait(self.settings.scheduler_tick)
+        self.dashboards.close()
 
 
 def main() -> int:

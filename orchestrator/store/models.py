@@ -147,16 +147,43 @@ class Dashboard(Base):
     owner: Mapped[str] = mapped_column(String(100), index=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: ``[{"column", "kind": "range", "min", "max"} | {"column", "kind": "values",
+    #: "values"}]``: bound as parameters over each item's stored result
+    filters: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: refreshed by the scheduler on this cron (None: on demand only)
+    refresh_cron: Mapped[str | None] = mapped_column(String(100))
+    next_refresh_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+    last_refresh_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class DashboardItem(Base):
+    """A chart on a dashboard: a saved query's text run on any live sandbox of
+    ``template_id`` (not on one sandbox), charted with ``chart``; its last chart output
+    is kept here, so it outlives every sandbox it ran on."""
+
     __tablename__ = "dashboard_items"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dashboard_id: Mapped[int] = mapped_column(ForeignKey("dashboards.id", ondelete="CASCADE"),
                                               index=True)
     query_id: Mapped[int] = mapped_column(ForeignKey("saved_queries.id", ondelete="CASCADE"))
+    #: the order in the grid (left to right, top to bottom)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("templates.id", ondelete="SET NULL"))
+    #: the template's name when bound (kept for messages once the template is gone)
+    template: Mapped[str] = mapped_column(String(200), default="")
+    #: the chart request ``{"x", "y", "agg", "bin", "color", "mark"}``; None: suggested
+    chart: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: grid columns out of 12, and height in pixels
+    width: Mapped[int] = mapped_column(Integer, default=6)
+    height: Mapped[int] = mapped_column(Integer, default=300)
+    #: the last chart output ``{"rows", "spec", "rows_used", "columns", "note",
+    #: "sandbox_id", "result_id", "filters_ignored"}``
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    refreshed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    #: why the last refresh failed, in words (None after a good one)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class Schedule(Base):
@@ -190,3 +217,24 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class StoredResult(Base):
+    """One statement's whole result, kept in an Arrow file (``orchestrator/results``)."""
+
+    __tablename__ = "stored_results"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    sandbox_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    #: the statement (cut to a few KiB) and the engine it ran on
+    statement: Mapped[str] = mapped_column(Text)
+    engine: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    #: set once every row is kept (or the store's cap stopped it)
+    complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    total_rows: Mapped[int | None] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)

@@ -136,8 +136,74 @@ class SavedQueryView(_View):
                    chart=q.chart, created_at=iso(q.created_at) or "")
 
 
+#: a dashboard's grid is this many columns wide
+GRID_COLUMNS = 12
+
+
+@dataclass
+class DashboardItemView(_View):
+    """A chart on a dashboard: its query, the template it runs on, its place in the grid
+    and its last chart output (``{"rows", "spec", "rows_used", "columns", "note",
+    "sandbox_id", "result_id", "filters_ignored"}``), kept after its sandbox is gone."""
+
+    id: int
+    query_id: int
+    name: str
+    engine: str
+    text: str
+    #: the template it runs on ("" when unknown) and its id (None once deleted)
+    template: str
+    template_id: int | None
+    #: the chart request ``{"x", "y", "agg", "bin", "color", "mark"}`` (None: suggested)
+    chart: dict[str, Any] | None
+    position: int
+    width: int
+    height: int
+    output: dict[str, Any] | None
+    refreshed_at: str | None
+    #: why the last refresh failed, in words (the last good output stays)
+    error: str | None
+    #: the sandbox it last ran on (or its saved query's)
+    sandbox_id: str | None
+    created_at: str
+
+    @classmethod
+    def of(cls, item: models.DashboardItem, query: models.SavedQuery) -> DashboardItemView:
+        output = dict(item.output) if item.output else None
+        return cls(id=item.id, query_id=query.id, name=query.name, engine=query.engine,
+                   text=query.text, template=item.template, template_id=item.template_id,
+                   chart=item.chart, position=item.position, width=item.width,
+                   height=item.height, output=output, refreshed_at=iso(item.refreshed_at),
+                   error=item.error,
+                   sandbox_id=(output or {}).get("sandbox_id") or query.sandbox_id,
+                   created_at=iso(query.created_at) or "")
+
+
 @dataclass
 class DashboardView(_View):
     id: int
     name: str
-    items: list[SavedQueryView] = field(default_factory=list)
+    items: list[DashboardItemView] = field(default_factory=list)
+    filters: list[dict[str, Any]] = field(default_factory=list)
+    refresh_cron: str | None = None
+    next_refresh_at: str | None = None
+    last_refresh_at: str | None = None
+
+    @classmethod
+    def of(cls, board: models.Dashboard, items: list[DashboardItemView]) -> DashboardView:
+        return cls(id=board.id, name=board.name, items=items,
+                   filters=list(board.filters or []), refresh_cron=board.refresh_cron,
+                   next_refresh_at=iso(board.next_refresh_at) if board.refresh_cron else None,
+                   last_refresh_at=iso(board.last_refresh_at))
+
+    def grid_rows(self) -> list[list[DashboardItemView]]:
+        """The items in order, side by side in rows at most :data:`GRID_COLUMNS` wide."""
+        rows: list[list[DashboardItemView]] = []
+        used = GRID_COLUMNS
+        for item in sorted(self.items, key=lambda i: (i.position, i.id)):
+            if used + item.width > GRID_COLUMNS:
+                rows.append([])
+                used = 0
+            rows[-1].append(item)
+            used += item.width
+        return rows

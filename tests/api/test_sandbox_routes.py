@@ -38,9 +38,12 @@ def test_query_returns_the_cli_statements_plus_what_the_human_output_needs(
     rc, cli = api_stack.cli("query", alice_sandbox, text, "--max-rows", "1", user="alice")
     assert rc == 0
     for ours, theirs in zip(response.json()["statements"], cli["statements"]):
-        extra = {"types", "notice", "returns_rows", "elapsed_ms"}
-        assert {k: v for k, v in ours.items() if k not in extra} == \
-            {k: v for k, v in theirs.items() if k != "elapsed_ms"}
+        extra = {"types", "notice", "returns_rows", "elapsed_ms", "result_truncated",
+                 "result_note"}
+        run_by_run = {"elapsed_ms", "result_id"}  # each run keeps a result of its own
+        assert ours["result_id"] and theirs["result_id"] != ours["result_id"]
+        assert {k: v for k, v in ours.items() if k not in extra | run_by_run} == \
+            {k: v for k, v in theirs.items() if k not in run_by_run}
 
 
 def test_a_failing_statement_is_reported_in_its_result_not_as_an_http_error(
@@ -125,11 +128,17 @@ def test_data_upload_import_then_streamed_export_download(alice: httpx.Client,
     assert "xls" in error["message"]
 
 
-def test_page_explain_and_schema(alice: httpx.Client, alice_sandbox: str):
+def test_page_of_a_kept_result_explain_and_schema(alice: httpx.Client, alice_sandbox: str):
     url = f"/sandboxes/{alice_sandbox}"
-    page = alice.post(f"{url}/page", json={"text": "SELECT ArtistId FROM Artist ORDER BY 1",
-                                           "offset": 10, "limit": 3}).json()
-    assert page["rows"] == [[11], [12], [13]] and page["truncated"] is True
+    ran = alice.post(f"{url}/query", json={"text": "SELECT ArtistId FROM Artist ORDER BY 1",
+                                           "max_rows": 5}).json()["statements"][0]
+    assert ran["rows"] == [[1], [2], [3], [4], [5]] and ran["truncated"] is True
+    page = alice.get(f"/results/{ran['result_id']}/page",
+                     params={"offset": 10, "limit": 3}).json()
+    assert page["rows"] == [[11], [12], [13]] and page["total_rows"] == 275
+    assert page["truncated"] is False and page["offset"] == 10
+    suggestion = alice.get(f"/results/{ran['result_id']}/chart-suggestion").json()
+    assert set(suggestion) == {"chart"}
     plan = alice.post(f"{url}/explain", json={"text": "SELECT * FROM Artist"}).json()
     assert plan["plan"] or plan.get("raw") is not None
     tables = [t["name"] for t in alice.get(f"{url}/schema").json()["tables"]]

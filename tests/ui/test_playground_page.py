@@ -1,12 +1,25 @@
-"""Playground: one tab per statement, truncation, errors with position, paging, explain,
-export, cancel, history and saved queries."""
+"""Playground: one tab per statement, "N of TOTAL rows", errors with position, paging and
+downloads read from the stored result (never running the statement again), explain,
+cancel, history and saved queries."""
 
 from __future__ import annotations
 
 import time
 
-from tests.ui.conftest import all_text, no_crash, texts
+from streamlit.testing.v1 import AppTest
+
+from tests.orchestrator.conftest import Stack
+from tests.ui.conftest import (
+    APP,
+    SQLITE_TEMPLATE,
+    TIMEOUT,
+    all_text,
+    no_crash,
+    texts,
+    use_settings,
+)
 from ui.result_view import PAGE_ROWS
+from ui.session import USER_KEY
 
 SCRIPT = "SELECT * FROM Track;\nSELECT Name FROM Artist WHERE ArtistId = 1;\n\nSELEC oops;"
 SLOW = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) "
@@ -14,8 +27,15 @@ SLOW = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x 
 
 
 def run_script(at, text: str):
+    """Run ``text`` and wait for its results (a first query on a cold worker can take
+    longer than the page's quick wait; the page then polls, which AppTest does not)."""
     at.text_area(key="pg_editor").input(text)
-    return at.button(key="pg_run").click().run()
+    at.button(key="pg_run").click().run()
+    deadline = time.monotonic() + 60
+    while "pg_job" in at.session_state and time.monotonic() < deadline:
+        time.sleep(0.3)
+        at.run()
+    return at
 
 
 def test_without_sandboxes_it_points_to_templates(app, user):
@@ -31,8 +51,8 @@ def test_each_statement_gets_a_tab_with_rows_time_and_errors(app, user, sandbox)
     assert labels[:3] == ["✓ 1: SELECT * FROM Track;", "✓ 2: SELECT Name FROM Artist WHERE…",
                           "✗ 3: SELEC oops;"]
     first, second, third = at.tabs[:3]
-    assert first.metric[0].value == f"{PAGE_ROWS}+"
-    assert any("Showing first 200 rows — truncated" in w.value for w in first.warning)
+    assert first.metric[0].value == f"{PAGE_ROWS} of 3,503"
+    assert any("Showing the first 200 of 3,503 rows" in c.value for c in first.caption)
     assert len(first.dataframe[0].value) == PAGE_ROWS
     assert second.dataframe[0].value["Name"].tolist() == ["AC/DC"]
     assert not second.warning
@@ -64,6 +84,36 @@ def test_more_rows_are_fetched_on_demand_a_page_at_a_time(app, user, sandbox):
     frame = at.tabs[0].dataframe[0].value
     assert len(frame) == 2 * PAGE_ROWS
     assert frame["TrackId"].tolist() == list(range(1, 2 * PAGE_ROWS + 1))
+    assert at.tabs[0].metric[0].value == f"{2 * PAGE_ROWS} of 3,503"
+
+
+INSERT_500 = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) "
+              "INSERT INTO Genre (Name) SELECT 'new ' || i FROM n RETURNING GenreId, Name")
+
+
+def genres(api, user, sandbox) -> int:
+    (counted,) = api.run_query(user, sandbox.id, "SELECT count(*) FROM Genre")
+    return int(counted.rows[0][0])
+
+
+def test_paging_and_downloading_an_insert_returning_inserts_its_rows_once(
+        app, user, sandbox, api):
+    before = genres(api, user, sandbox)
+    at = run_script(app(user, "playground"), INSERT_500)
+    pages = 1
+    while any(b.key == "pg_r0_more" for b in at.button) and pages < 10:
+        at.button(key="pg_r0_more").click().run()
+        pages += 1
+    assert pages == 3  # 200 + 200 + 100 rows
+    no_crash(at)
+    frame = at.tabs[0].dataframe[0].value
+    assert len(frame) == 500 and frame["Name"].tolist()[-1] == "new 500"
+    assert at.tabs[0].metric[0].value == "500"
+    at.selectbox(key="pg_r0_fmt").set_value("jsonl")
+    at.button(key="pg_r0_prepare").click().run()
+    no_crash(at)
+    assert len(at.session_state["pg_r0_export"]["data"].decode().splitlines()) == 500
+    assert genres(api, user, sandbox) == before + 500
 
 
 def test_explain_shows_the_plan_tree(app, user, sandbox):
@@ -85,6 +135,19 @@ def test_download_is_exported_by_the_server_as_csv(app, user, sandbox):
     assert lines[0].replace('"', "") == "ArtistId,Name"
     assert len(lines) == 276
     assert at.download_button(key="pg_r0_download").label.startswith("Download ")
+
+
+def test_a_download_of_an_earlier_run_is_not_offered_under_a_later_result(app, user, sandbox):
+    at = run_script(app(user, "playground"), "SELECT ArtistId, Name FROM Artist")
+    at.selectbox(key="pg_r0_fmt").set_value("csv")
+    at.button(key="pg_r0_prepare").click().run()
+    assert at.download_button(key="pg_r0_download")
+    at = run_script(at, "SELECT Name FROM Genre")
+    no_crash(at)
+    assert not [b for b in at.get("download_button") if b.key == "pg_r0_download"]
+    at.button(key="pg_r0_prepare").click().run()
+    lines = at.session_state["pg_r0_export"]["data"].decode().splitlines()
+    assert lines[0].replace('"', "") == "Name" and len(lines) == 26
 
 
 def test_cancel_stops_a_running_query_on_the_server(app, user, sandbox, api):
@@ -148,3 +211,33 @@ def test_a_select_that_matches_nothing_says_so_and_keeps_its_column_names(app, u
     assert (tab.metric[0].label, tab.metric[0].value) == ("Rows", "0")
     assert any(i.startswith("No rows matched") for i in texts(tab, "info"))
     assert tab.dataframe[0].value.columns.tolist() == ["Name"]
+
+
+def test_a_result_cut_by_the_result_store_cap_says_so_and_pages_stop_there(
+        tmp_path, monkeypatch):
+    capped = Stack(tmp_path / "capped", DBPLAY_RESULT_MAX_ROWS="300").start()
+    try:
+        use_settings(monkeypatch, capped.env)
+        user = "capped-user"
+        capped.api().create_sandbox(user, SQLITE_TEMPLATE)
+        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+        at.session_state[USER_KEY] = user
+        at.run()
+        at.switch_page("app_pages/playground.py").run()
+        at = run_script(at, "SELECT TrackId FROM Track ORDER BY TrackId")
+        no_crash(at)
+        # the count shows once the rest of the rows are kept (on a busy machine that can
+        # take longer than the first render waits): wait for it, then render again
+        rid = at.session_state["pg_results"]["results"][0].result_id
+        capped.api().results.wait(user, rid)
+        at.run()
+        tab = at.tabs[0]
+        assert tab.metric[0].value == f"{PAGE_ROWS} of 300"
+        cut = [w for w in texts(tab, "warning") if "Pages, charts and downloads cover" in w]
+        assert cut, texts(tab, "warning")
+        at.button(key="pg_r0_more").click().run()
+        frame = at.tabs[0].dataframe[0].value
+        assert frame["TrackId"].tolist() == list(range(1, 301))
+        assert not [b for b in at.button if b.key == "pg_r0_more"]
+    finally:
+        capped.stop()

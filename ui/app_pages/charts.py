@@ -1,40 +1,41 @@
-"""Charts: an Altair chart from a Playground result or a saved query.
+"""Charts: a chart of a stored result, from a Playground result or a saved query.
 
-The chart type is suggested from the column types (time → line, category + number → bar,
-two numbers → scatter, vectors → 2-D PCA projection); x, y, colour and aggregate can be
-changed. A chart can be saved (with its query) to a dashboard.
+The server aggregates every stored row exactly (``chart_result``) and sends back the rows
+and a Vega-Lite spec; the controls (x, y, aggregate, time bin, colour, chart type) start
+from the server's suggestion. A saved query is run once and its stored result charted; a
+statement is never run again to redraw, page or download. A chart can be saved (with its
+query) to a dashboard.
 """
 
 from __future__ import annotations
 
-import hashlib
+from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
 
 from engines.result import StatementResult
-from ui import chart_view, feedback, session
-from ui.charts import AGGREGATES, MARKS, ChartSpec, suggest_chart
-from ui.frames import column_kinds, typed_frame
+from ui import chart_view, feedback, result_view, session
+from ui.charts import ChartChoice
 
 RESULTS = "pg_results"
 CHART_SOURCE = "chart_source"
-DATA_CACHE = "ch_data"
+SAVED_RUNS = "ch_saved_runs"
 NEW_DASHBOARD = "+ New dashboard"
 
 
+@dataclass
 class Source:
-    """The statement to chart: where it runs and what it says."""
+    """The stored result to chart, and the statement (and sandbox) it came from."""
 
-    def __init__(self, sandbox_id: str, engine: str, statement: str,
-                 first: StatementResult | None = None, spec: dict[str, Any] | None = None,
-                 name: str = "") -> None:
-        self.sandbox_id, self.engine, self.statement = sandbox_id, engine, statement
-        self.first, self.spec, self.name = first, spec, name
+    sandbox_id: str
+    engine: str
+    result: StatementResult
+    saved: dict[str, Any] = field(default_factory=dict)  # the saved query's chart, name
 
     @property
-    def key(self) -> str:
-        return hashlib.sha1(f"{self.sandbox_id}\0{self.statement}".encode()).hexdigest()[:10]
+    def result_id(self) -> str:
+        return str(self.result.result_id)
 
 
 def _from_playground() -> Source | None:
@@ -46,15 +47,34 @@ def _from_playground() -> Source | None:
         st.page_link("app_pages/playground.py", label="Go to the Playground",
                      icon=":material/terminal:")
         return None
-    wanted = (st.session_state.get(CHART_SOURCE) or {}).get("index")
     results: list[StatementResult] = data["results"]
+    wanted = st.session_state.get(CHART_SOURCE) or {}
+    index = wanted.get("index")
+    if index not in usable or results[index].result_id != wanted.get("result_id"):
+        index = None  # the source of an earlier run: not this one's
     index = st.selectbox(
-        "Statement", usable, index=usable.index(wanted) if wanted in usable else 0,
+        "Statement", usable, index=usable.index(index) if index in usable else 0,
         format_func=lambda i: f"{i + 1}: {' '.join(results[i].statement.split())[:90]}",
         key="ch_stmt",
     )
     result = results[index if index is not None else usable[0]]
-    return Source(data["sandbox"], data["engine"], result.statement, first=result)
+    return Source(data["sandbox"], data["engine"], result)
+
+
+def _run_saved(user: str, sandbox_id: str, text: str) -> StatementResult | None:
+    """Run a saved query once: its last statement that returned rows (stored)."""
+    orch = session.orchestrator()
+    results = orch.run_query(user, sandbox_id, text,
+                             max_rows=min(result_view.PAGE_ROWS, orch.settings.max_rows))
+    failed = next((r for r in results if not r.ok), None)
+    if failed is not None:
+        feedback.show_error_dict(failed.error or {})
+        return None
+    with_rows = [r for r in results if r.columns]
+    if not with_rows:
+        st.info("The saved query returned no rows to chart.")
+        return None
+    return with_rows[-1]
 
 
 def _from_saved(user: str) -> Source | None:
@@ -68,58 +88,31 @@ def _from_saved(user: str) -> Source | None:
                           format_func=lambda i: f"{saved[i].name}: {saved[i].text[:60]}")
     query = saved[choice or 0]
     assert query.sandbox_id is not None
-    return Source(query.sandbox_id, query.engine, query.text, spec=query.chart, name=query.name)
+    runs: dict[int, dict[str, Any]] = st.session_state.setdefault(SAVED_RUNS, {})
+    run = runs.get(query.id)
+    again = st.button("Run it again", key="ch_rerun", icon=":material/refresh:",
+                      help="Charts read the result stored when the query last ran here; "
+                      "run it again to chart the data as it is now.")
+    if again or run is None or run["text"] != query.text or run["sandbox"] != query.sandbox_id:
+        result = None
+        with feedback.guard(), st.spinner(f"Running “{query.name}” once to chart it…"):
+            result = _run_saved(user, query.sandbox_id, query.text)
+        if result is None:
+            runs.pop(query.id, None)
+            return None
+        run = runs[query.id] = {"text": query.text, "sandbox": query.sandbox_id,
+                                "result": result.to_dict()}
+    return Source(query.sandbox_id, query.engine, StatementResult.from_dict(run["result"]),
+                  saved={"chart": query.chart, "name": query.name})
 
 
-def _load(user: str, source: Source) -> StatementResult | None:
-    cache: dict[str, StatementResult] = st.session_state.setdefault(DATA_CACHE, {})
-    if st.button("Reload data", key="ch_reload", icon=":material/refresh:"):
-        cache.pop(source.key, None)
-    if source.key not in cache:
-        with feedback.guard(), st.spinner("Fetching rows for the chart…"):
-            cache[source.key] = chart_view.fetch_for_chart(
-                user, source.sandbox_id, source.statement, source.first
-            )
-    result = cache.get(source.key)
-    if result is not None and not result.ok:
-        feedback.show_error_dict(result.error or {})
-        return None
-    return result
-
-
-def _pick(label: str, options: list[Any], current: Any, key: str) -> Any:
-    index = options.index(current) if current in options else 0
-    return st.selectbox(label, options, index=index, key=key,
-                        format_func=lambda o: "(none)" if o is None else str(o))
-
-
-def _controls(columns: list[str], kinds: dict[str, str], spec: ChartSpec, key: str) -> ChartSpec:
-    marks = [m for m in MARKS if m != "projection" or "vector" in kinds.values()]
-    c1, c2, c3, c4, c5 = st.columns(5)
-    with c1:
-        mark = _pick("Chart type", marks, spec.mark, f"{key}_mark")
-    plain = [c for c in columns if kinds[c] != "vector"]
-    with c2:
-        x_options = [c for c in columns if kinds[c] == "vector"] if mark == "projection" else plain
-        x = _pick("X", x_options, spec.x, f"{key}_x")
-    with c3:
-        y = None if mark == "projection" else _pick("Y", [None, *plain], spec.y, f"{key}_y")
-    with c4:
-        color = _pick("Colour", [None, *[c for c in plain if kinds[c] != "other"]], spec.color,
-                      f"{key}_color")
-    with c5:
-        aggregate = "none" if mark == "projection" else _pick(
-            "Aggregate", list(AGGREGATES), spec.aggregate, f"{key}_agg")
-    return ChartSpec(mark=mark, x=x, y=y, color=color, aggregate=aggregate, title=spec.title)
-
-
-def _save_form(user: str, source: Source, spec: ChartSpec) -> None:
+def _save_form(user: str, source: Source, choice: ChartChoice) -> None:
     dashboards = []
     with feedback.guard():
         dashboards = session.orchestrator().list_dashboards(user)
     with st.form("save_chart"):
         st.markdown("**Save to a dashboard**")
-        name = st.text_input("Chart name", value=source.name, key="ch_name")
+        name = st.text_input("Chart name", value=source.saved.get("name", ""), key="ch_name")
         options: list[int | str] = [NEW_DASHBOARD, *[d.id for d in dashboards]]
         names = {d.id: d.name for d in dashboards}
         target = st.selectbox("Dashboard", options, index=1 if dashboards else 0,
@@ -136,16 +129,27 @@ def _save_form(user: str, source: Source, spec: ChartSpec) -> None:
         return
     with feedback.guard():
         orch = session.orchestrator()
-        spec.title = spec.title or name.strip()
-        query = orch.save_query(user, name.strip(), source.statement, sandbox_id=source.sandbox_id,
-                                engine=source.engine, chart=spec.to_dict())
+        choice.title = choice.title or name.strip()
+        query = orch.save_query(user, name.strip(), source.result.statement,
+                                sandbox_id=source.sandbox_id, engine=source.engine,
+                                chart=choice.to_dict())
         dashboard_id = (target if isinstance(target, int)
                         else orch.create_dashboard(user, new_name.strip()).id)
-        orch.add_to_dashboard(user, dashboard_id, query.id)
+        orch.add_to_dashboard(user, dashboard_id, query.id, chart=choice.kwargs())
         st.session_state["dash_selected"] = dashboard_id
         st.success(f"Saved “{name.strip()}” to the dashboard.")
         st.page_link("app_pages/dashboards.py", label="Open Dashboards",
                      icon=":material/dashboard:")
+
+
+def _about(user: str, source: Source, choice: ChartChoice) -> None:
+    total = result_view.stored_total(user, source.result)
+    rows = f"{total:,} rows stored" if total is not None else "Rows still being stored"
+    how = ("the first rows' vectors projected to 2-D" if choice.projection
+           else "aggregated on the server over every stored row")
+    st.caption(f"{rows} · {how}.")
+    if source.result.result_truncated:
+        st.warning(result_view.cap_note(source.result), icon=":material/content_cut:")
 
 
 def main() -> None:
@@ -156,21 +160,39 @@ def main() -> None:
     source = _from_playground() if kind == "A Playground result" else _from_saved(user)
     if source is None:
         return
-    result = _load(user, source)
-    if result is None:
+    if not source.result.result_id:
+        st.info("This result was not stored, so it cannot be charted: run the query again "
+                "in the **Playground**.")
         return
-    frame = typed_frame(result)
-    if frame.empty:
-        st.info("The result has no rows to chart. Change the query and run it again.")
+    page = chart_view.first_page(source.result)
+    start = None
+    if source.saved.get("chart"):
+        start = ChartChoice.from_dict(source.saved["chart"])
+    with feedback.guard():
+        start = start or chart_view.suggestion(user, source.result_id, page)
+    if start is None:
         return
-    kinds = column_kinds(frame)
-    suggested = ChartSpec.from_dict(source.spec) if source.spec else suggest_chart(frame)
-    st.caption(f"{len(frame):,} rows · suggested: **{suggested.mark}** chart"
-               + (" (more rows exist: the chart uses the first "
-                  f"{chart_view.CHART_FETCH_ROWS:,})" if result.truncated else ""))
-    spec = _controls([str(c) for c in frame.columns], kinds, suggested, f"ch_{source.key}")
-    if chart_view.draw(frame, spec, key=f"ch_chart_{source.key}"):
-        _save_form(user, source, spec)
+    key = f"ch_{source.result_id}"  # each stored result has its own controls and chart
+    choice = chart_view.controls(chart_view.fields_of(source.result), page, start, key)
+    _about(user, source, choice)
+    if choice.projection:
+        drawn = chart_view.draw_projection(user, source.result, choice, key=f"{key}_chart")
+    else:
+        data = chart_view.chart_data(user, source.result_id, choice)
+        if data is not None:
+            chart_view.draw(data, key=f"{key}_chart")
+            choice.mark = choice.mark or _mark_of(data["spec"])
+        drawn = data is not None
+    if drawn and not choice.projection:
+        _save_form(user, source, choice)
+    elif drawn:
+        st.caption("Dashboards draw charts computed on the server: a projection is drawn "
+                   "here only, so it cannot be saved to one.")
+
+
+def _mark_of(spec: dict[str, Any]) -> str | None:
+    mark = spec.get("mark")
+    return str(mark.get("type")) if isinstance(mark, dict) else mark
 
 
 main()

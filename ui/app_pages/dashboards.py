@@ -1,112 +1,145 @@
-"""Dashboards: saved charts, each refreshed against its sandbox on demand.
+"""Dashboards: charts bound to templates, laid out in a grid, that outlive any sandbox.
 
-When a chart's sandbox is gone (deleted or expired), the chart says so and offers to draw
-it from another live sandbox of the same engine (for this session).
+Each item shows the chart kept from its last refresh (its stored Vega-Lite spec) and
+when that was, even after the sandbox it ran on is gone. **Refresh** runs every item on
+a live sandbox of its template (or a fresh one) with the dashboard's filters bound as
+parameters. Everything here goes through the service layer.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from engines.errors import DBPlayError
-from engines.result import StatementResult
-from ui import chart_view, feedback, picker, session
-from ui.charts import ChartSpec, suggest_chart
+from ui import dashboard_filters, feedback, session
 from ui.formatting import engine_label
-from ui.frames import typed_frame
 
 if TYPE_CHECKING:
-    from orchestrator.store.views import DashboardView, SandboxView, SavedQueryView
+    from orchestrator.store.views import DashboardItemView, DashboardView
 
 SELECTED = "dash_selected"
-DATA = "dash_data"
-TARGETS = "dash_targets"  # saved query id -> sandbox picked in place of a gone one
+TRIED = "dash_drawn_once"  # ids of new items this session already ran once
+GRID = 12
 
 
-def _target(item: SavedQueryView) -> str | None:
-    """The sandbox to run ``item`` on: its own, or the one picked in its place."""
-    replaced: dict[int, str] = st.session_state.setdefault(TARGETS, {})
-    return replaced.get(item.id, item.sandbox_id)
+def _when(iso: str | None) -> str:
+    """``2026-11-30 01:46 UTC``, or "never"."""
+    if not iso:
+        return "never"
+    return dt.datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _refresh(user: str, item: SavedQueryView) -> StatementResult | None:
-    cache: dict[int, StatementResult] = st.session_state.setdefault(DATA, {})
-    sandbox_id = _target(item)
-    if sandbox_id is None:
-        return None
-    try:
-        cache[item.id] = chart_view.fetch_for_chart(user, sandbox_id, item.text)
-    except DBPlayError as exc:
-        cache[item.id] = StatementResult(statement=item.text, error=exc.to_dict())
-    return cache[item.id]
-
-
-def _gone(user: str, item: SavedQueryView) -> None:
-    """The chart's sandbox no longer exists: offer another live sandbox of its engine."""
-    st.warning(f"The sandbox this chart ran on (`{(_target(item) or '?')[:8]}`) is gone: it "
-               "was deleted or expired.", icon=":material/link_off:")
-    others: list[SandboxView] = []
-    with feedback.guard():
-        others = [s for s in session.orchestrator().list_sandboxes(user)
-                  if s.engine == item.engine and s.state in picker.USABLE]
-    if not others:
-        st.caption(f"Launch a {engine_label(item.engine)} template again, then come back "
-                   "to draw this chart from the new sandbox.")
-        st.page_link(picker.TEMPLATES_PAGE, label="Go to Templates", icon=":material/dataset:")
-        return
-    by_id = {s.id: s for s in others}
-    chosen = st.selectbox("Draw it from another sandbox", list(by_id), key=f"dash_alt_{item.id}",
-                          format_func=lambda i: picker.label(by_id[i]))
-    if chosen and st.button("Use this sandbox", key=f"dash_use_{item.id}",
-                            icon=":material/swap_horiz:"):
-        st.session_state.setdefault(TARGETS, {})[item.id] = chosen
-        st.session_state.setdefault(DATA, {}).pop(item.id, None)
-        st.rerun()
-
-
-def _item(user: str, item: SavedQueryView, refresh_all: bool) -> None:
+def _item(item: DashboardItemView) -> None:
     with st.container(border=True):
-        head, action = st.columns([5, 1])
-        head.markdown(f"**{item.name}**")
-        head.caption(f"{engine_label(item.engine)} · sandbox `{(_target(item) or '?')[:8]}`")
-        cache: dict[int, StatementResult] = st.session_state.setdefault(DATA, {})
-        if action.button("Refresh", key=f"dash_refresh_{item.id}", icon=":material/refresh:"):
-            refresh_all = True
-        if refresh_all or item.id not in cache:
-            with st.spinner(f"Running “{item.name}” against its sandbox…"):
-                _refresh(user, item)
-        result = cache.get(item.id)
-        if item.sandbox_id is None or result is None:
-            st.info("This query is not tied to a sandbox, so it cannot be refreshed.")
+        st.markdown(f"**{item.name}**")
+        where = f"template `{item.template}`" if item.template else "no template"
+        st.caption(f"{engine_label(item.engine)} · runs on {where} · last refreshed "
+                   f"{_when(item.refreshed_at)}")
+        if item.error:
+            st.warning(f"The last refresh failed: {item.error}", icon=":material/sync_problem:")
+        output = item.output
+        if not output:
+            if not item.error:
+                st.info("Not refreshed yet: press **Refresh** to run it.")
             return
-        if not result.ok:
-            error = result.error or {}
-            if error.get("type") == "NotFound":
-                _gone(user, item)
-            else:
-                feedback.show_error_dict(error)
-            return
-        frame = typed_frame(result)
-        spec = ChartSpec.from_dict(item.chart) if item.chart else suggest_chart(frame)
-        if spec.title == item.name:  # the card's heading says it already
-            spec.title = ""
-        chart_view.draw(frame, spec, key=f"dash_chart_{item.id}")
+        spec = dict(output.get("spec") or {})
+        if spec.get("title") == item.name:  # the card's heading says it already
+            del spec["title"]
+        if spec:
+            st.vega_lite_chart(spec, width="stretch", height=item.height,
+                               key=f"dash_chart_{item.id}")
+        for note in (output.get("note"), output.get("filter_note")):
+            if note:
+                st.caption(note)
         with st.expander("Query"):
             st.code(item.text, language=None)
 
 
+def _grid(dashboard: DashboardView) -> None:
+    for row in dashboard.grid_rows():
+        used = sum(i.width for i in row)
+        widths = [i.width for i in row] + ([GRID - used] if used < GRID else [])
+        columns = st.columns(widths)
+        for column, item in zip(columns, row, strict=False):
+            with column:
+                _item(item)
+
+
+def _layout(user: str, dashboard: DashboardView) -> None:
+    with st.expander("Layout", icon=":material/dashboard_customize:"):
+        st.caption(f"Items sit side by side in rows of {GRID} columns, in their order.")
+        layout: list[dict[str, Any]] = []
+        for item in dashboard.items:
+            name, width, height, order = st.columns([3, 1, 1, 1])
+            name.markdown(item.name)
+            layout.append({
+                "item_id": item.id,
+                "width": width.number_input("Width", 1, GRID, item.width,
+                                            key=f"dash_width_{item.id}"),
+                "height": height.number_input("Height (px)", 120, 2000, item.height, step=20,
+                                              key=f"dash_height_{item.id}"),
+                "position": order.number_input("Order", 0, 999, item.position,
+                                               key=f"dash_order_{item.id}")})
+        if st.button("Save layout", key="dash_save_layout", icon=":material/save:"):
+            with feedback.guard():
+                session.orchestrator().update_layout(user, dashboard.id, layout)
+                st.rerun()
+
+
+def _schedule(user: str, dashboard: DashboardView) -> None:
+    with st.expander("Scheduled refresh", icon=":material/schedule:"):
+        cron = st.text_input("Cron (empty: refresh on demand only)",
+                             value=dashboard.refresh_cron or "", placeholder="0 * * * *",
+                             key=f"dash_cron_{dashboard.id}")
+        if dashboard.refresh_cron:
+            st.caption(f"Next refresh {_when(dashboard.next_refresh_at)}.")
+        if st.button("Save schedule", key="dash_save_cron", icon=":material/save:"):
+            with feedback.guard():
+                session.orchestrator().schedule_dashboard_refresh(
+                    user, dashboard.id, cron.strip() or None)
+                st.rerun()
+
+
+def _draw_new_items(user: str, dashboard: DashboardView) -> DashboardView:
+    """Items never refreshed (just saved from **Charts**) run once when first shown."""
+    tried: set[int] = st.session_state.setdefault(TRIED, set())
+    new = [i.id for i in dashboard.items
+           if i.output is None and i.error is None and i.id not in tried]
+    if not new:
+        return dashboard
+    tried.update(new)
+    with st.spinner("Drawing the new charts…"), feedback.guard():
+        return session.orchestrator().refresh_dashboard(user, dashboard.id, item_ids=new)
+    return dashboard
+
+
 def _show(user: str, dashboard: DashboardView) -> None:
     st.subheader(dashboard.name)
-    refresh_all = st.button("Refresh all", key="dash_refresh_all", icon=":material/refresh:")
     if not dashboard.items:
         st.info("This dashboard is empty. Open **Charts**, draw a chart and press "
                 "**Save to dashboard**.")
         st.page_link("app_pages/charts.py", label="Go to Charts", icon=":material/bar_chart:")
         return
-    for item in dashboard.items:
-        _item(user, item, refresh_all)
+    filters, added = dashboard_filters.edit(dashboard, list(dashboard.filters))
+    orch = session.orchestrator()
+    if added:
+        with feedback.guard():
+            orch.set_dashboard_filters(user, dashboard.id, filters)
+            st.rerun()
+    refresh, note = st.columns([1, 4])
+    if refresh.button("Refresh", key="dash_refresh", icon=":material/refresh:", type="primary"):
+        with st.spinner("Running every chart on a live sandbox of its template…"), \
+                feedback.guard():
+            dashboard = orch.refresh_dashboard(user, dashboard.id, filters)
+    else:
+        dashboard = _draw_new_items(user, dashboard)
+    note.caption(f"Last refreshed {_when(dashboard.last_refresh_at)}. A refresh uses your "
+                 "live sandbox of each chart's template, or starts one.")
+    _grid(dashboard)
+    _layout(user, dashboard)
+    _schedule(user, dashboard)
 
 
 def main() -> None:
@@ -137,8 +170,7 @@ def main() -> None:
     if chosen is None:
         return
     st.session_state[SELECTED] = chosen
-    with feedback.guard():
-        _show(user, session.orchestrator().get_dashboard(user, chosen))
+    _show(user, by_id[chosen])
 
 
 main()

@@ -157,8 +157,9 @@ def _save(user: str, sandbox: SandboxView, text: str) -> None:
             st.toast(f"Saved query “{name.strip()}”.")
 
 
-def _chart(sandbox_id: str, engine: str, index: int) -> None:
-    st.session_state[CHART_SOURCE] = {"sandbox": sandbox_id, "engine": engine, "index": index}
+def _chart(sandbox_id: str, engine: str, index: int, result_id: str | None) -> None:
+    st.session_state[CHART_SOURCE] = {"sandbox": sandbox_id, "engine": engine, "index": index,
+                                      "result_id": result_id}
     st.session_state["pg_go_chart"] = True  # st.switch_page does not work inside callbacks
 
 
@@ -190,7 +191,8 @@ def _results(user: str) -> None:
         with tab:
             result_view.render(
                 user, data["sandbox"], results[i], key=f"pg_r{i}",
-                on_chart=partial(_chart, data["sandbox"], data["engine"], i),
+                on_chart=partial(_chart, data["sandbox"], data["engine"], i,
+                                 results[i].result_id),
                 on_rerun=partial(_rerun_statement, results[i].statement),
                 script=data.get("text"),
             )

@@ -18,7 +18,7 @@ from engines.base import Engine
 from engines.errors import ExecutionError
 from engines.registry import connect
 from workers.isolation import fence
-from workers.isolation.protocol import CANCEL, StatementRequest, encode_error
+from workers.isolation.protocol import CANCEL, Answered, StatementRequest, encode_error
 
 
 def _listen_for_cancel(conn: Connection, engine: Engine) -> None:
@@ -46,7 +46,12 @@ def serve(sock: socket.socket) -> NoReturn:
                              name="dbplay-cancel", daemon=True).start()
             try:
                 engine.connect()
-                reply: tuple[str, object] = ("ok", request.operation(engine, request.params))
+                value = request.operation(engine, request.params)
+                reply: tuple[str, object] | None = ("ok", value)
+                if isinstance(value, Answered):
+                    conn.send(("answered", value.value))
+                    reply = None
+                    value.then()  # a failure here is the operation's to record
             finally:
                 try:
                     engine.close()
@@ -59,7 +64,8 @@ def serve(sock: socket.socket) -> NoReturn:
                 "(DBPLAY_STATEMENT_MEMORY_MB)", statement=request.label)))
         except BaseException as exc:  # every failure goes back to the worker
             reply = ("error", encode_error(exc))
-        conn.send(reply)
+        if reply is not None:
+            conn.send(reply)
     except BaseException:  # nothing may escape a forked child
         traceback.print_exc()
         code = 1

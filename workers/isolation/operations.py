@@ -7,18 +7,33 @@ moved into statement processes.
 
 from __future__ import annotations
 
-import itertools
-import time
 from pathlib import Path
 from typing import Any
 
 from engines.base import Engine
-from engines.result import StatementResult
+from orchestrator.results import files
+from orchestrator.results.keeper import ArrowKeeper
+from workers.isolation.protocol import Answered
 
 
-def execute(engine: Engine, p: dict[str, Any]) -> list[dict[str, Any]]:
-    results = engine.execute(p["text"], max_rows=p["max_rows"], timeout_s=p["timeout_s"])
-    return [r.to_dict() for r in results]
+def execute(engine: Engine, p: dict[str, Any]) -> list[dict[str, Any]] | Answered:
+    """The statements' first pages; with ``p["keep"]`` each whole result is also kept
+    (``orchestrator/results``), and the answer comes as soon as the last statement's
+    first page is read (:class:`Answered`: its remaining rows are kept after)."""
+    keep = p.get("keep")
+    if not keep:
+        results = engine.execute(p["text"], max_rows=p["max_rows"], timeout_s=p["timeout_s"])
+        return [r.to_dict() for r in results]
+    directory = Path(keep["dir"])
+
+    def keeper(index: int) -> ArrowKeeper:
+        return ArrowKeeper(directory, files.result_id(keep["prefix"], index),
+                           max_rows=keep["max_rows"], max_bytes=keep["max_bytes"])
+
+    results, rest = engine.execute_keeping(p["text"], keeper, max_rows=p["max_rows"],
+                                           timeout_s=p["timeout_s"])
+    answer = [r.to_dict() for r in results]
+    return answer if rest is None else Answered(answer, rest)
 
 
 def explain(engine: Engine, p: dict[str, Any]) -> dict[str, Any]:
@@ -27,20 +42,6 @@ def explain(engine: Engine, p: dict[str, Any]) -> dict[str, Any]:
 
 def schema(engine: Engine, p: dict[str, Any]) -> dict[str, Any]:
     return engine.schema().to_dict()
-
-
-def fetch_page(engine: Engine, p: dict[str, Any]) -> dict[str, Any]:
-    """Rows ``offset`` .. ``offset+limit`` of one statement, streamed from the server."""
-    started = time.perf_counter()
-    columns, rows, close = engine.stream(p["text"], timeout_s=p["timeout_s"])
-    try:
-        page = list(itertools.islice(rows, p["offset"], p["offset"] + p["limit"] + 1))
-    finally:
-        close()
-    result = StatementResult(statement=p["text"], columns=columns, rows=page[:p["limit"]],
-                             rowcount=len(page[:p["limit"]]), truncated=len(page) > p["limit"])
-    result.elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
-    return result.to_dict()
 
 
 def export(engine: Engine, p: dict[str, Any]) -> int:

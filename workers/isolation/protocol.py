@@ -1,7 +1,10 @@
 """What the worker and a statement process say to each other over the job's pipe.
 
 worker -> child: one :class:`StatementRequest`, then possibly :data:`CANCEL`.
-child -> worker: ``("ok", value)`` or ``("error", encoded error)``, then it exits.
+child -> worker: ``("ok", value)`` or ``("error", encoded error)``, then it exits; or
+``("answered", value)`` when the operation returned :class:`Answered`: the worker has its
+answer, and the child goes on with the rest of the work (keeping a result's remaining
+rows) before it exits.
 
 Errors cross as plain dicts (a driver exception need not pickle) and are rebuilt as the
 same :mod:`engines.errors` class on the worker's side, so the job ends exactly as it
@@ -21,6 +24,15 @@ from workers.isolation.fence import FenceSpec
 CANCEL = "cancel"
 #: an operation run in the child: a module-level function (it crosses by name)
 Operation = Callable[[Engine, dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What an operation returns to answer the job now and finish work after: ``value`` is
+    the job's answer; ``then`` runs in the child afterwards, on the same connection."""
+
+    value: Any
+    then: Callable[[], None]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -37,6 +37,8 @@ REPO = Path(__file__).resolve().parents[2]
 SPAWN_TIMEOUT_S = 120.0
 #: a cancelled child that has not answered by then is killed
 CANCEL_GRACE_S = 5.0
+#: a child that answered and goes on keeping rows is killed after its time limit and this
+FINISH_GRACE_S = 60.0
 _LABEL_CHARS = 120
 
 
@@ -230,9 +232,14 @@ class StatementProcesses:
 
     def run(self, job_id: str, *, engine: str, url: str, operation: Operation,
             params: dict[str, Any], label: str, sandbox_files: Iterable[Path] = (),
-            job_reads: Iterable[Path] = (), job_writes: Iterable[Path] = ()) -> Any:
+            job_reads: Iterable[Path] = (), job_writes: Iterable[Path] = (),
+            finished: Callable[[str], None] | None = None) -> Any:
         """Run ``operation(engine, params)`` in a fresh fenced child; its value, or the
-        error it raised (rebuilt), or :class:`StatementCrashed` when it died."""
+        error it raised (rebuilt), or :class:`StatementCrashed` when it died.
+
+        A child that answers early (:class:`~workers.isolation.protocol.Answered`) is left
+        to finish in the background, within its time limit; ``finished`` is then called with
+        how it ended (``"exit status 0"``, ``"SIGKILL"``...)."""
         self.scratch_root.mkdir(mode=0o700, parents=True, exist_ok=True)
         scratch = self.scratch_root / f"{os.getpid()}-{threading.get_ident()}-{job_id}"
         scratch.mkdir(mode=0o700, exist_ok=True)
@@ -244,6 +251,7 @@ class StatementProcesses:
                                   job_reads=job_reads, job_writes=job_writes,
                                   tcp_ports=fence.server_ports(url)))
         forker = self.zygotes["chroma" if engine == "chroma" else "sql"]
+        kind: str = "error"
         try:
             child = forker.spawn()
             with self._lock:
@@ -254,13 +262,39 @@ class StatementProcesses:
             finally:
                 with self._lock:
                     self._running.pop(job_id, None)
-                child.kill()  # no-op once it has exited by itself
-                forker.forget(child)
+                if kind != "answered":
+                    child.kill()  # no-op once it has exited by itself
+                    forker.forget(child)
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            if kind != "answered":
+                shutil.rmtree(scratch, ignore_errors=True)
+        if kind == "answered":
+            limit = float(params.get("timeout_s") or self.settings.max_query_seconds)
+            threading.Thread(target=self._finish_later,
+                             args=(forker, child, scratch, limit, finished),
+                             name="dbplay-statement-finish", daemon=True).start()
         if kind == "error":
             raise decode_error(payload)
         return payload
+
+    def _finish_later(self, forker: Zygote, child: _Child, scratch: Path, limit_s: float,
+                      finished: Callable[[str], None] | None) -> None:
+        """Wait for a child that answered and keeps working; kill it past its limit."""
+        try:
+            if not child.exited.wait(limit_s + FINISH_GRACE_S):
+                log.warning("statement process %s still keeping rows after %.0f s; stopped",
+                            child.pid, limit_s + FINISH_GRACE_S)
+                child.kill()
+                child.exited.wait(5)
+            how = describe_status(child.status)
+        finally:
+            forker.forget(child)
+            shutil.rmtree(scratch, ignore_errors=True)
+        if finished is not None:
+            try:
+                finished(how)
+            except Exception:
+                log.exception("recording how a statement process ended")
 
     def _answer(self, child: _Child, label: str) -> tuple[str, Any]:
         while True:

@@ -29,21 +29,26 @@ MESSAGE = struct.Struct("=cQii")
 SPAWN, SPAWNED, EXITED = b"S", b"P", b"X"
 
 #: what a zygote imports, so a child starts with it loaded (forked, not re-imported);
-#: one module at a time while no spawn request waits, so the first jobs need not wait.
+#: one module at a time while no spawn request waits, so the first jobs need not wait
+#: (``module:function`` also calls a warm-up function of the module).
 #: Two groups: forking costs grow with the zygote's size, and Chroma's libraries (Rust
 #: bindings, onnxruntime) would triple it for every SQL statement.
 PRELOADS: dict[str, tuple[str, ...]] = {
-    "sql": ("workers.isolation.operations", "engines.sqlite.adapter", "engines.postgres.adapter",
-            "engines.mongodb.adapter", "engines.formats"),
-    "chroma": ("workers.isolation.operations", "engines.chroma.adapter", "chromadb",
-               "chromadb.api.rust", "onnxruntime", "tokenizers"),
+    "sql": ("workers.isolation.operations", "orchestrator.results.keeper:warm_up",
+            "engines.sqlite.adapter", "engines.postgres.adapter", "engines.mongodb.adapter",
+            "engines.formats"),
+    "chroma": ("workers.isolation.operations", "orchestrator.results.keeper:warm_up",
+               "engines.chroma.adapter", "chromadb", "chromadb.api.rust", "onnxruntime",
+               "tokenizers"),
 }
 
 
 def _preload_one(pending: list[str]) -> None:
-    name = pending.pop(0)
+    name, _, call = pending.pop(0).partition(":")
     try:
-        importlib.import_module(name)
+        module = importlib.import_module(name)
+        if call:  # a warm-up: what the module would otherwise load on first use
+            getattr(module, call)()
     except Exception as exc:  # an optional driver missing: the child imports lazily
         print(f"zygote: cannot preload {name}: {exc}", file=sys.stderr)
 

@@ -17,8 +17,10 @@ from fastapi import FastAPI
 from orchestrator.api.http.errors import install_error_handlers
 from orchestrator.api.http.installation_token import installation_token
 from orchestrator.api.http.routes import (
+    dashboards,
     jobs,
     queries,
+    results,
     sandboxes,
     saved,
     schedules,
@@ -35,7 +37,8 @@ from orchestrator.config.settings import Settings
 PREFIX = "/api/v1"
 #: threads serving blocking routes at once (queries and long polls wait in one each)
 WORKER_THREADS = 100
-ROUTERS = (system, templates, sandboxes, queries, schedules, jobs, saved, tokens, users)
+ROUTERS = (system, templates, sandboxes, queries, results, schedules, jobs, saved, dashboards,
+           tokens, users)
 
 
 def create_app(settings: Settings) -> FastAPI:

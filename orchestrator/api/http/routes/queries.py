@@ -1,4 +1,4 @@
-"""Work inside a sandbox: statements, pages, plans, schema, data import (upload) and
+"""Work inside a sandbox: statements, plans, schema, data import (upload) and
 export (download)."""
 
 from __future__ import annotations
@@ -28,13 +28,6 @@ class RunQuery(BaseModel):
     timeout_s: float | None = None
 
 
-class FetchPage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    text: str
-    offset: int = 0
-    limit: int
-
-
 class Explain(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str
@@ -52,7 +45,9 @@ def statement_dict(r: StatementResult) -> dict[str, Any]:
     return {"statement": r.statement, "columns": [c.name for c in r.columns], "rows": r.rows,
             "rowcount": r.rowcount, "truncated": r.truncated, "elapsed_ms": r.elapsed_ms,
             "error": r.error, "types": [c.type for c in r.columns], "notice": r.notice,
-            "returns_rows": getattr(r, "returns_rows", None)}
+            "returns_rows": getattr(r, "returns_rows", None), "result_id": r.result_id,
+            "total_rows": r.total_rows, "result_truncated": r.result_truncated,
+            "result_note": r.result_note}
 
 
 @router.post("/query", summary="Run statements and wait for their results")
@@ -67,12 +62,6 @@ def submit_query(api: ServiceDep, caller: CallerDep, sandbox_id: str,
                  body: RunQuery) -> Response:
     job = api.submit_query(caller.user, sandbox_id, body.text, body.max_rows, body.timeout_s)
     return json_response(job.to_dict(), 202)
-
-
-@router.post("/page", summary="One page of a query's rows")
-def fetch_page(api: ServiceDep, caller: CallerDep, sandbox_id: str, body: FetchPage) -> Response:
-    page = api.fetch_page(caller.user, sandbox_id, body.text, body.offset, body.limit)
-    return json_response(page.to_dict())
 
 
 @router.post("/explain", summary="A statement's query plan")
