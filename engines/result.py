@@ -100,7 +100,13 @@ class StatementResult:
 
 @dataclass
 class PlanNode:
-    """One node of a normalized query plan."""
+    """One node of a normalized query plan.
+
+    ``actual_rows`` and ``time_ms`` cover every loop of the node (``time_ms`` includes its
+    children; ``self_time_ms`` is the node's own share). ``estimated_rows`` is the
+    planner's guess for the same loops. :func:`engines.plans.annotate.annotate` fills
+    ``self_time_ms``, ``estimate_factor``, ``misestimated`` and ``hot``.
+    """
 
     node: str
     detail: str = ""
@@ -109,6 +115,21 @@ class PlanNode:
     cost: float | None = None
     time_ms: float | None = None
     children: list[PlanNode] = field(default_factory=list)
+    #: the table or collection the node reads, and the index it uses
+    relation: str | None = None
+    index: str | None = None
+    loops: float | None = None
+    self_time_ms: float | None = None
+    #: actual / estimated rows (both at least 1); ``misestimated`` when off by >= 10x
+    estimate_factor: float | None = None
+    misestimated: bool = False
+    #: one of the nodes where most of the time went
+    hot: bool = False
+    #: PostgreSQL ``BUFFERS`` counts (blocks, including the children's), e.g. "shared hit"
+    buffers: dict[str, float] = field(default_factory=dict)
+    #: MongoDB: index keys and documents the stage examined
+    keys_examined: float | None = None
+    docs_examined: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -128,6 +149,13 @@ class ExplainResult:
     plan: PlanNode | None
     raw: Any = None
     message: str | None = None
+    #: how the plan was obtained, in words: "executed (EXPLAIN ANALYZE) in a transaction
+    #: that was rolled back", "planned only (not executed)", ...
+    mode: str | None = None
+    #: the numbers are measured (the statement ran), not only the planner's estimates
+    analyzed: bool = False
+    planning_ms: float | None = None
+    execution_ms: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -135,6 +163,10 @@ class ExplainResult:
             "plan": self.plan.to_dict() if self.plan else None,
             "raw": jsonable(self.raw),
             "message": self.message,
+            "mode": self.mode,
+            "analyzed": self.analyzed,
+            "planning_ms": self.planning_ms,
+            "execution_ms": self.execution_ms,
         }
 
     @classmethod
@@ -145,6 +177,10 @@ class ExplainResult:
             plan=PlanNode.from_dict(plan) if plan else None,
             raw=data.get("raw"),
             message=data.get("message"),
+            mode=data.get("mode"),
+            analyzed=bool(data.get("analyzed", False)),
+            planning_ms=data.get("planning_ms"),
+            execution_ms=data.get("execution_ms"),
         )
 
 

@@ -17,10 +17,9 @@ import streamlit as st
 
 from engines.errors import DBPlayError
 from engines.result import ExplainResult, StatementResult
-from ui import feedback, session
+from ui import feedback, plan_view, session
 from ui.formatting import human_ms
 from ui.frames import display_frame
-from ui.plans import plan_tree
 
 PAGE_ROWS = 200
 #: how long the first render of a result waits for its stored row count
@@ -112,18 +111,13 @@ def _explain(user: str, sandbox_id: str, result: StatementResult, key: str,
         with feedback.guard(), st.spinner("Asking the database for its plan…"):
             plan = session.orchestrator().explain(user, sandbox_id, result.statement)
             st.session_state[f"{key}_plan"] = {"of": _owner(result), "plan": plan.to_dict()}
+            plan_view.remember(sandbox_id, plan)
     data: dict[str, Any] | None = st.session_state.get(f"{key}_plan")
     if not data or data.get("of") != _owner(result):
         return
     plan = ExplainResult.from_dict(data["plan"])
     st.markdown("**Query plan**")
-    if plan.plan is not None:
-        st.code(plan_tree(plan.plan), language=None)
-    else:
-        st.info(plan.message or "This engine has no plan for this statement.")
-    if plan.raw is not None:
-        with st.expander("Raw plan output"):
-            st.json(plan.raw)
+    plan_view.show(sandbox_id, plan, key)
 
 
 def _export(user: str, result: StatementResult, key: str) -> None:

@@ -44,7 +44,7 @@ from engines.mongodb import commands as mongodb_commands
 from engines.mongodb import dump as mongodb_dump
 from engines.mongodb import mongosh
 from engines.mongodb.descriptor import MONGODB
-from engines.mongodb.plan import plan_tree
+from engines.mongodb.plan import plan_result
 from engines.mongodb.rows import RowBuilder, bson_type, combined_type, flatten, to_cell
 from engines.result import (
     Column,
@@ -201,7 +201,7 @@ class MongoEngine(Engine):
             raise
         except Exception as exc:
             raise self.wrap_error(exc, stmt) from exc
-        return ExplainResult(statement=stmt.text, plan=plan_tree(raw), raw=to_cell(raw))
+        return plan_result(stmt.text, raw, to_cell(raw))
 
     # -- schema ------------------------------------------------------------
     def schema(self) -> SchemaInfo:

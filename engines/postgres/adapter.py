@@ -61,13 +61,14 @@ from engines.errors import (
     RestoreError,
     UnsupportedCommand,
 )
-from engines.postgres.catalog import plan_node, read_schema
+from engines.postgres.catalog import read_schema
 from engines.postgres.data_import import import_records
 from engines.postgres.descriptor import POSTGRES
 from engines.postgres.dump import PsqlScriptRunner, run_pg_dump
 from engines.postgres.errors import error_message, map_error
 from engines.postgres.fetch import cursor_plan, declare, fetch_rows, release
 from engines.postgres.limits import MAX_FALLBACK_STATEMENTS, check_nesting
+from engines.postgres.plan import plan_result
 from engines.postgres.script import (
     PgStatement,
     is_copy_from_stdin,
@@ -280,7 +281,7 @@ class PostgresEngine(Engine):
     # -- explain / schema ----------------------------------------------------------
     def explain(self, statement: str, *, timeout_s: float | None = None) -> ExplainResult:
         """``EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)``, normalized by
-        :func:`~engines.postgres.catalog.plan_node`; ``raw`` is the JSON.
+        :mod:`engines.postgres.plan`; ``raw`` is the JSON.
 
         ANALYZE executes the statement, so it always runs inside a transaction (or, in
         an open user block, a savepoint) that is rolled back: explaining an ``INSERT``,
@@ -311,12 +312,7 @@ class PostgresEngine(Engine):
                 raise error from exc
         if isinstance(raw, str):
             raw = json.loads(raw)
-        top = raw[0]
-        message = (f"planning {top.get('Planning Time')} ms, execution "
-                   f"{top.get('Execution Time')} ms; the statement ran inside a transaction "
-                   "that was rolled back")
-        return ExplainResult(statement=target.text, plan=plan_node(top["Plan"]), raw=raw,
-                             message=message)
+        return plan_result(target.text, raw)
 
     def schema(self) -> SchemaInfo:
         conn = self._connection()

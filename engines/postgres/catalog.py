@@ -1,4 +1,4 @@
-"""What the PostgreSQL adapter reads from the system catalogs, and how plans are normalized.
+"""What the PostgreSQL adapter reads from the system catalogs.
 
 * :func:`read_schema` lists the user's tables, partitioned tables and their partitions,
   views and materialized views (every schema but ``pg_catalog``, ``information_schema``,
@@ -9,15 +9,13 @@
   ``estimate``. Views are not counted (that would run them). The read pins
   ``search_path`` to ``pg_catalog, pg_temp`` and qualifies every catalog name, so nothing
   a user defined (a ``public.format_type``, an operator) is ever called by it.
-* :func:`plan_node` turns one node of ``EXPLAIN (FORMAT JSON)`` output into a
-  :class:`~engines.result.PlanNode`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from engines.result import ColumnInfo, ForeignKey, IndexInfo, PlanNode, SchemaInfo, TableInfo
+from engines.result import ColumnInfo, ForeignKey, IndexInfo, SchemaInfo, TableInfo
 
 EXACT_COUNT_LIMIT = 1_000_000
 EXACT_COUNT_BYTES = 256 * 1024 * 1024
@@ -32,6 +30,14 @@ PIN_SEARCH_PATH = "SET LOCAL search_path = pg_catalog, pg_temp"
 _USER_SCHEMAS = """
     n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
     AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'
+"""
+
+#: a relation an extension made (pg_stat_statements' view, hypopg's) is the server's,
+#: not one of the user's tables
+_NOT_EXTENSION_MEMBER = """
+    NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend x
+                 WHERE x.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                   AND x.objid = c.oid AND x.deptype = 'e')
 """
 
 _RELATIONS = f"""
@@ -53,6 +59,7 @@ SELECT c.oid, n.nspname, c.relname, c.relkind, c.relispopulated, c.reltuples::fl
        pg_catalog.obj_description(c.oid, 'pg_class')
   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {_USER_SCHEMAS}
+   AND {_NOT_EXTENSION_MEMBER}
  ORDER BY n.nspname <> 'public', n.nspname, c.relname
 """
 
@@ -64,7 +71,7 @@ SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
  WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-   AND {_USER_SCHEMAS}
+   AND {_USER_SCHEMAS} AND {_NOT_EXTENSION_MEMBER}
  ORDER BY a.attrelid, a.attnum
 """
 
@@ -194,46 +201,3 @@ def read_schema(cur: Any, engine: str) -> SchemaInfo:
             table.extra["row_count"] = "exact"
     return info
 
-
-# -- plans ---------------------------------------------------------------------------
-
-_CONDITIONS = ("Index Cond", "Recheck Cond", "Hash Cond", "Merge Cond", "Join Filter",
-               "Filter", "Sort Key", "Group Key")
-
-
-def plan_node(plan: dict[str, Any]) -> PlanNode:
-    """Normalize one node (and its children) of ``EXPLAIN (ANALYZE, FORMAT JSON)``."""
-    node = str(plan.get("Node Type", "?"))
-    if plan.get("Join Type") not in (None, "Inner") and "Join" in node:
-        node = f"{node} ({plan['Join Type']})"
-    parts: list[str] = []
-    relation = plan.get("Relation Name")
-    if relation:
-        schema = plan.get("Schema")
-        target = f"{schema}.{relation}" if schema and schema != "public" else str(relation)
-        alias = plan.get("Alias")
-        parts.append(f"on {target}" + (f" {alias}" if alias and alias != relation else ""))
-    for key, label in (("Index Name", "using"), ("CTE Name", "CTE"),
-                       ("Function Name", "function"), ("Subplan Name", "")):
-        if plan.get(key):
-            parts.append(f"{label} {plan[key]}".strip())
-    for key in _CONDITIONS:
-        value = plan.get(key)
-        if value:
-            text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-            parts.append(f"{key.lower()}: {text}")
-    actual = _number(plan.get("Actual Rows"))
-    loops = _number(plan.get("Actual Loops"))
-    return PlanNode(
-        node=node,
-        detail="; ".join(parts),
-        estimated_rows=_number(plan.get("Plan Rows")),
-        actual_rows=actual * (loops if loops is not None else 1) if actual is not None else None,
-        cost=_number(plan.get("Total Cost")),
-        time_ms=_number(plan.get("Actual Total Time")),
-        children=[plan_node(child) for child in plan.get("Plans", [])],
-    )
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) else None

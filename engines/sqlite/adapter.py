@@ -51,12 +51,12 @@ from engines.result import (
     ForeignKey,
     ImportReport,
     IndexInfo,
-    PlanNode,
     SchemaInfo,
     TableInfo,
 )
 from engines.sqlite import fence as sqlite_fence
 from engines.sqlite.descriptor import SQLITE
+from engines.sqlite.plan import plan_from_rows
 from engines.sqlite.split import split_sqlite
 from engines.text_values import all_text, column_kinds
 from engines.text_values import parse as parse_text
@@ -208,15 +208,7 @@ class SQLiteEngine(Engine):
             raw = self.conn.execute(f"EXPLAIN QUERY PLAN {text}").fetchall()
         except Exception as exc:
             raise self.wrap_error(exc, stmts[0]) from exc
-        root = PlanNode(node="QUERY")
-        nodes: dict[int, PlanNode] = {0: root}
-        for node_id, parent, _unused, detail in raw:
-            word = detail.split(" ")[0]
-            node = PlanNode(node=word, detail=detail)
-            nodes[node_id] = node
-            nodes.get(parent, root).children.append(node)
-        return ExplainResult(statement=text, plan=root,
-                             raw=[list(r) for r in raw])
+        return plan_from_rows(text, raw)
 
     def schema(self) -> SchemaInfo:
         conn = self.conn
