@@ -12,8 +12,9 @@ sudo_cmd=""
 if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
 
 # Debian packages: redis for the job queue; PostgreSQL 15 so the embedded (no-Docker)
-# provisioner can offer PostgreSQL; graphviz for ER diagrams.
-packages=(redis-server postgresql-15 graphviz python3-venv)
+# provisioner can offer PostgreSQL (with HypoPG, so index advice screens hypothetical
+# indexes); graphviz for ER diagrams.
+packages=(redis-server postgresql-15 postgresql-15-hypopg graphviz python3-venv)
 if [ "$profile" = test ]; then
     packages+=(docker.io docker-compose debootstrap chromium chromium-driver)
 fi

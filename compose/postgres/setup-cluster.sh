@@ -34,4 +34,15 @@ ALTER SCHEMA public OWNER TO sandbox
 ;
 REVOKE ALL ON SCHEMA public FROM PUBLIC
 ;
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA public
+;
+CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public
+;
 SQL
+# hypothetical indexes for index advice, where the package is installed (created by the
+# superuser so the sandbox role can use it without creating extensions)
+if [ -f "$(pg_config --sharedir 2>/dev/null || echo /usr/share/postgresql/15)/extension/hypopg.control" ]; then
+    printf '%s\n;\n%s\n' "CREATE EXTENSION IF NOT EXISTS hypopg SCHEMA public" \
+        "GRANT SELECT ON public.hypopg_list_indexes TO sandbox" \
+        | postgres --single -D "$PGDATA" -c listen_addresses='' sandbox >/dev/null
+fi

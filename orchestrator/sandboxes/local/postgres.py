@@ -43,6 +43,7 @@ from orchestrator.sandboxes.local.layout import LocalLayout, tree_bytes
 from orchestrator.sandboxes.local.process import start_on_a_free_port
 from orchestrator.sandboxes.local.servers import (
     PG_ADMIN,
+    PG_ADVICE_EXTENSIONS,
     PG_DATABASE,
     PG_OWNER,
     PgServer,
@@ -77,6 +78,26 @@ def _admin(url: str) -> Iterator[Any]:
             yield cur
     finally:
         conn.close()
+
+
+def _create_advice_extensions(cur: Any) -> None:
+    """The tuning extensions that are installed, created by the superuser in the sandbox
+    database (schema public, as a dump names them) so its own role can use them; one
+    that is missing or not preloaded is left out and index advice works without it."""
+    cur.execute("SELECT name FROM pg_available_extensions WHERE name = ANY(%s)",
+                (list(PG_ADVICE_EXTENSIONS),))
+    available = {row[0] for row in cur.fetchall()}
+    cur.execute("SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'")
+    preloaded = str(cur.fetchone()[0])
+    for name in PG_ADVICE_EXTENSIONS:
+        if name not in available or (name == "pg_stat_statements"
+                                     and name not in preloaded):
+            continue
+        cur.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {} SCHEMA public").format(
+            sql.Identifier(name)))
+        if name == "hypopg":  # its functions are everyone's; its listing view is not
+            cur.execute(sql.SQL("GRANT SELECT ON public.hypopg_list_indexes TO {}").format(
+                sql.Identifier(PG_OWNER)))
 
 
 def _copy_tree(source: Path, target: Path) -> None:
@@ -141,6 +162,7 @@ class PostgresSandboxes:
                     sql.Identifier(database)))
         with _admin(admin_url(port, password)) as cur:  # one database less to copy
             cur.execute("DROP DATABASE postgres")
+            _create_advice_extensions(cur)
         if dump_path is not None:
             self._restore_as_owner(user_url(port, owner_password), dump_path)
         server.stop()

@@ -92,6 +92,26 @@ log_connections = off
 password_encryption = 'scram-sha-256'
 """
 
+#: statement statistics for index advice (the workload); loaded only where installed
+PG_WORKLOAD_CONF = """shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.max = 1000
+pg_stat_statements.track = top
+pg_stat_statements.track_utility = off
+"""
+#: extensions the administrative role creates in each sandbox database when installed
+#: (the sandbox's non-superuser role may use them, not create them): the workload,
+#: hypothetical indexes, trigram indexes
+PG_ADVICE_EXTENSIONS = ("pg_stat_statements", "hypopg", "pg_trgm")
+
+
+def workload_capture_conf(bin_dir: Path | None) -> str:
+    """:data:`PG_WORKLOAD_CONF` when the server has ``pg_stat_statements`` (a missing
+    preload library would stop the server from starting), else nothing."""
+    if bin_dir is None or not (bin_dir.parent / "lib" / "pg_stat_statements.so").is_file():
+        return ""
+    return PG_WORKLOAD_CONF
+
+
 PG_HBA = f"""# DB Playground local sandbox: TCP on 127.0.0.1, passwords only, two roles.
 host    {PG_DATABASE}    {PG_OWNER}    127.0.0.1/32    scram-sha-256
 host    all        {PG_ADMIN}    127.0.0.1/32    scram-sha-256
@@ -181,6 +201,7 @@ class PgServer:
             raise ProvisionError(f"initdb failed: {result.stderr.strip() or result.stdout.strip()}")
         with (self.data_dir / "postgresql.conf").open("a") as fh:
             fh.write(PG_SANDBOX_CONF)
+            fh.write(workload_capture_conf(self.bin_dir))
         (self.data_dir / "pg_hba.conf").write_text(PG_HBA)
 
     def postmaster(self) -> tuple[int, int] | None:
