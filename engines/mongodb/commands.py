@@ -36,6 +36,11 @@ READ_METHODS = frozenset({"find", "findOne", "aggregate", "distinct", "getIndexe
 
 EXPLAINABLE = frozenset({"find", "findOne", "aggregate", "countDocuments", "distinct"})
 
+#: ``db.runCommand(...)``: the commands allowed, each with the fields it may carry
+RUN_COMMANDS: dict[str, frozenset[str]] = {
+    "collMod": frozenset({"collMod", "validator", "validationLevel", "validationAction"}),
+}
+
 
 def run_command(db: Database[Any], command: Command, timeout_s: float,
                 builder: RowBuilder | None = None) -> Cursor:
@@ -89,7 +94,24 @@ def _database_command(db: Database[Any], command: Command, builder: RowBuilder) 
     if command.method == "createCollection":
         db.create_collection(str(command.args[0]), **command.arg(1, {}))
         return one_row({"ok": 1})
+    if command.method == "runCommand":
+        return one_row(_run_command(db, dict(command.args[0])))
     raise UnsupportedCommand(f"db.{command.method}() is not supported")
+
+
+def _run_command(db: Database[Any], document: dict[str, Any]) -> dict[str, Any]:
+    """``db.runCommand(document)`` for the allowed commands (``RUN_COMMANDS``) only."""
+    name = next(iter(document), "")
+    if name not in RUN_COMMANDS:
+        raise UnsupportedCommand(f"db.runCommand() runs only {', '.join(RUN_COMMANDS)}; "
+                                 f"not {name or 'an empty command'}")
+    unknown = sorted(set(document) - RUN_COMMANDS[name])
+    if unknown:
+        raise UnsupportedCommand(f"db.runCommand({{{name}: ...}}) field(s) {', '.join(unknown)} "
+                                 f"are not supported; supported: "
+                                 f"{', '.join(sorted(RUN_COMMANDS[name]))}")
+    result: dict[str, Any] = db.command(document)
+    return {k: v for k, v in result.items() if k not in ("$clusterTime", "operationTime")}
 
 
 def _find(coll: Collection[Any], command: Command, ms: int) -> Any:

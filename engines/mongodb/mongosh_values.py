@@ -27,6 +27,7 @@ SUPPORTED_HELP = (
     "insertOne, insertMany, updateOne, updateMany, replaceOne, deleteOne, deleteMany, "
     "countDocuments, estimatedDocumentCount, distinct, createIndex, dropIndex, getIndexes, "
     "drop; db.createCollection(name, options), db.getCollectionNames(), "
+    "db.runCommand({collMod: name, validator, validationLevel, validationAction}), "
     "db.getCollection(\"name\") and db[\"name\"]. Values: object/array literals, strings, "
     "numbers, true/false/null, regex literals /re/flags, ObjectId(), ISODate(), new Date(), "
     "NumberInt(), NumberLong(), NumberDecimal(). Variables, functions, loops and other "

@@ -261,7 +261,10 @@ class MongoSpec(ContainerSpec):
             db = client[self.database]
             command = "updateUser" if db.command("usersInfo", "sandbox")["users"] else "createUser"
             extra = {} if command == "updateUser" else {
-                "roles": [{"role": "readWrite", "db": self.database}]}
+                # its own database only: reads and writes, and collMod/createIndex (the
+                # schema designer's validators and indexes), as the local provisioner grants
+                "roles": [{"role": "readWrite", "db": self.database},
+                          {"role": "dbAdmin", "db": self.database}]}
             db.command(command, "sandbox", pwd=check_password(password), **extra)
         finally:
             client.close()
