@@ -19,7 +19,15 @@ if str(_REPO) not in sys.path:  # `streamlit run ui/app.py` puts only ui/ on the
 
 from engines.errors import DBPlayError  # noqa: E402
 from orchestrator.config.file_modes import private_umask  # noqa: E402
-from ui import accounts, api_tokens, feedback, session, signin, stack_banner  # noqa: E402
+from ui import (  # noqa: E402
+    accounts,
+    api_tokens,
+    feedback,
+    links,
+    session,
+    signin,
+    stack_banner,
+)
 
 private_umask()  # files this process writes under DBPLAY_HOME are its user's only
 
@@ -42,11 +50,15 @@ PAGE_SET = {
         st.Page(PAGES / "templates.py", title="Templates", icon=":material/dataset:",
                 default=True),
         st.Page(PAGES / "playground.py", title="Playground", icon=":material/terminal:"),
+        st.Page(PAGES / "build.py", title="Build", icon=":material/construction:"),
         st.Page(PAGES / "charts.py", title="Charts", icon=":material/bar_chart:"),
         st.Page(PAGES / "schema.py", title="Schema", icon=":material/schema:"),
+        st.Page(PAGES / "design.py", title="Design", icon=":material/architecture:"),
+        st.Page(PAGES / "tuning.py", title="Tuning", icon=":material/speed:"),
     ],
     "Manage": [
         st.Page(PAGES / "sandboxes.py", title="My sandboxes", icon=":material/dns:"),
+        st.Page(PAGES / "shared.py", title="Shared", icon=":material/share:"),
         st.Page(PAGES / "dashboards.py", title="Dashboards", icon=":material/dashboard:"),
     ],
 }
@@ -55,12 +67,16 @@ status = stack_banner.read_status(api)
 stack_banner.render_banner(status)
 
 user = session.current_user()
+session.write_cookie()
 if user is None:
     # Keep the pages registered (hidden) so a deep link survives signing in, but show
     # only the sign-in screen whichever page was asked for.
-    st.navigation(PAGE_SET, position="hidden")
+    requested = st.navigation(PAGE_SET, position="hidden")
+    if requested.url_path == "shared":  # a share link: a public one needs no account
+        requested.run()
     signin.render()
     st.stop()
+links.follow()
 
 with st.sidebar:
     st.caption(f"Signed in as **{session.display_name(user)}**")
@@ -72,4 +88,8 @@ with st.sidebar:
     st.divider()
     stack_banner.render_sidebar(status)
 
-st.navigation(PAGE_SET).run()
+page = st.navigation(PAGE_SET)
+try:
+    page.run()
+finally:  # also when the page stopped early: the URL says what it shows
+    links.publish(page.url_path)

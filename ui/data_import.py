@@ -35,11 +35,11 @@ def target_name(file_name: str) -> str:
 
 def _hint(sandbox: SandboxView) -> str:
     if descriptor_for(sandbox.engine).is_sql:
-        return ("An existing table gets the rows appended; a missing one is created from "
-                "the file's columns. JSON and Parquet keep numbers and booleans, but every "
-                "CSV value is text, so a table created from a CSV has text columns: create "
-                "the table with typed columns in the **Playground** first, or cast in queries "
-                "(`amount::numeric`).")
+        return ("An existing table gets the rows appended (the database casts each value "
+                "to its column's type); a missing one is created from the file's columns. "
+                "JSON and Parquet keep their types. A CSV's columns are typed too: integer, "
+                "number, boolean, date or timestamp when every value in the column parses "
+                "as one (codes with leading zeros stay text), empty cells become NULL.")
     if sandbox.engine == "chroma":
         return ("Each row becomes a record: an `id` column (required, unique), a `document` "
                 "column to embed, an optional `embedding`; other columns become metadata.")

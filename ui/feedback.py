@@ -22,8 +22,8 @@ STACK_HINT = (
 #: what to do next, by error type
 HINTS: dict[str, str] = {
     "NotFound": "It may have expired or been deleted: check **My sandboxes**.",
-    "Conflict": "If a name is taken, pick another one; if the sandbox is busy, wait until "
-    "it is ready and try again. A failed sandbox can be reset from **My sandboxes**.",
+    "Conflict": "The message above says what is in the way (a sandbox that is busy or has "
+    "ended, a name already taken); the page shows only the actions its state allows.",
     "QuotaExceeded": "Delete a sandbox you no longer need (**My sandboxes**) and try again.",
     "InvalidRequest": "Check the values you entered and try again.",
     "ProvisionError": "Try launching again; if it keeps failing, check that the engine is "

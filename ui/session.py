@@ -7,6 +7,7 @@ instance per settings (read from the environment at start-up, see
 
 from __future__ import annotations
 
+import json
 import os
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,12 @@ if TYPE_CHECKING:
 
 USER_KEY = "dbplay_user"
 OIDC_KEY = "dbplay_oidc_account"
+#: the browser cookie holding the signed session (see ``orchestrator/api/web_sessions.py``)
+COOKIE = "dbplay_session"
+#: this browser session's cookie value, and one still to be written to (or cleared from)
+#: the browser: ``""`` clears it
+COOKIE_KEY = "dbplay_session_cookie"
+PENDING_COOKIE = "dbplay_pending_cookie"
 
 
 def _settings_fingerprint() -> tuple[tuple[str, str], ...]:
@@ -78,7 +85,36 @@ def oidc_user() -> str | None:
     return name
 
 
+def _browser_cookie() -> str | None:
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # no browser behind this run (AppTest, bare mode)
+        return None
+    return str(value) if value else None
+
+
+def _from_cookie() -> str | None:
+    """The user of this browser's session cookie, when it is live on the server: a reload
+    keeps the sign-in. A session ended elsewhere (signed out in another tab) ends here."""
+    cookie = st.session_state.get(COOKIE_KEY) or _browser_cookie()
+    if not cookie or st.session_state.get(PENDING_COOKIE) == "":
+        return None
+    user = orchestrator().web_session_user(cookie)
+    if user is None:
+        st.session_state.pop(USER_KEY, None)
+        st.session_state.pop(COOKIE_KEY, None)
+        if _browser_cookie():
+            st.session_state[PENDING_COOKIE] = ""  # drop the dead cookie from the browser
+        return None
+    st.session_state[COOKIE_KEY] = cookie
+    st.session_state[USER_KEY] = user
+    return user
+
+
 def current_user() -> str | None:
+    if st.session_state.get(COOKIE_KEY) or (not st.session_state.get(USER_KEY)
+                                            and _browser_cookie()):
+        return _from_cookie() or oidc_user()
     user = st.session_state.get(USER_KEY)
     if user:
         return str(user)
@@ -94,16 +130,38 @@ def display_name(user: str) -> str:
 
 
 def sign_in(name: str) -> None:
+    """Sign ``name`` in (already authenticated) and open a server session whose signed
+    cookie the browser keeps, so a reload stays signed in."""
+    cookie = orchestrator().open_web_session(name)
     st.session_state[USER_KEY] = name
+    st.session_state[COOKIE_KEY] = cookie
+    st.session_state[PENDING_COOKIE] = cookie
 
 
 def sign_out() -> None:
-    """Forget the local sign-in and everything this session kept about the user."""
+    """End the session on the server, drop the browser's cookie and forget everything
+    this session kept about the user."""
     was_oidc = st.session_state.get(USER_KEY) is None and oidc_identity() is not None
+    cookie = st.session_state.get(COOKIE_KEY) or _browser_cookie()
+    if cookie:
+        orchestrator().close_web_session(cookie)
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    st.session_state[PENDING_COOKIE] = ""
     if was_oidc:
         st.logout()
+
+
+def write_cookie() -> None:
+    """Hand the browser the cookie :func:`sign_in` made (or clear it after signing out):
+    a line of script, as Streamlit cannot set cookies from the server."""
+    value = st.session_state.pop(PENDING_COOKIE, None)
+    if value is None:
+        return
+    ttl = orchestrator().settings.web_session_ttl if value else 0
+    cookie = f"{COOKIE}={value}; Max-Age={ttl}; Path=/; SameSite=Strict"
+    st.html(f"<script>document.cookie = {json.dumps(cookie)};</script>",
+            unsafe_allow_javascript=True)
 
 
 def require_user() -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from engines.errors import NotFound, QueryCancelled
+from engines.errors import EngineUnavailable, NotFound, QueryCancelled
 from orchestrator.jobs.uploads import UploadStore, uploads_root
 from orchestrator.sandboxes.provisioning import SandboxHandle
 from orchestrator.store.models import Job, Sandbox, utcnow
@@ -24,6 +24,7 @@ from workers.isolation.protocol import Operation
 from workers.jobrun import claimed_sandbox
 from workers.memory_kills import explain_lost_connections
 from workers.runtime import Runtime
+from workers.server_recovery import explain_stopped_statements, recover_server
 
 
 def _sandbox(rt: Runtime, job: Job) -> Sandbox:
@@ -46,10 +47,21 @@ def _run(rt: Runtime, job: Job, operation: Operation, params: dict[str, Any], *,
     handle = SandboxHandle.from_dict(sb.handle or {})
     # a cancel that arrives before the child is registered is announced again by the API
     # until the job ends, so no extra round trip to Redis here
-    return rt.statements.run(
-        job.id, engine=sb.engine, url=handle.user_url, operation=operation, params=params,
-        label=label, sandbox_files=sandbox_paths(sb.id, sb.engine, handle.user_url),
-        job_reads=job_reads, job_writes=job_writes, finished=finished)
+    try:
+        return rt.statements.run(
+            job.id, engine=sb.engine, url=handle.user_url, operation=operation,
+            params=params, label=label,
+            sandbox_files=sandbox_paths(sb.id, sb.engine, handle.user_url),
+            job_reads=job_reads, job_writes=job_writes, finished=finished)
+    except EngineUnavailable as exc:
+        # its server is not running (local sandboxes): start it again, say what happened
+        outcome = recover_server(rt, sb.id)
+        if outcome is None:
+            raise
+        kind, reason = outcome
+        again = ": run it again" if kind == "restarting" else ""
+        raise EngineUnavailable(f"the sandbox's server was not running: {reason}{again}"
+                                ) from exc
 
 
 def query(rt: Runtime, job: Job) -> list[dict[str, Any]]:
@@ -71,6 +83,7 @@ def query(rt: Runtime, job: Job) -> list[dict[str, Any]]:
     engine = _sandbox(rt, job).engine
     rt.results.register(job.owner, job.sandbox_id, job.id, engine, out)
     explain_lost_connections(rt, job.sandbox_id or "", started, out)
+    explain_stopped_statements(rt, job.sandbox_id or "", out)
     error = out[-1].get("error") if out else None
     if error and error.get("type") == "QueryCancelled":
         raise _CancelledWithResults(out)

@@ -34,6 +34,7 @@ DB_METHODS: dict[str, _Spec] = {
     "getCollectionNames": (0, ()),
     "createCollection": (1, ("str", "doc")),
     "getCollection": (1, ("str",)),
+    "runCommand": (1, ("doc",)),  # only the commands in commands.RUN_COMMANDS
 }
 
 COLLECTION_METHODS: dict[str, _Spec] = {
@@ -145,7 +146,35 @@ def _expression_statements(program: Any) -> list[Any]:
 
 
 def split(script: str) -> list[Statement]:
-    """One statement per top-level expression statement, with its 1-based position."""
+    """One statement per top-level expression statement, with its 1-based position.
+
+    A syntax error does not sink the statements before it: the longest run of whole
+    lines before the error that parses gives the statements that run, and the rest of
+    the script becomes one last statement, which fails with the error at its own place
+    (so a malformed statement 2 is reported on statement 2, after statement 1 ran)."""
+    try:
+        return _split_parsed(script)
+    except QuerySyntaxError as exc:
+        lines = script.splitlines(keepends=True)
+        if exc.line is None or exc.line <= 1 or exc.line > len(lines):
+            raise
+        for end in range(exc.line - 1, 0, -1):
+            head = "".join(lines[:end])
+            try:
+                statements = _split_parsed(head)
+            except QuerySyntaxError:
+                continue
+            rest = "".join(lines[end:])
+            if not statements or not rest.strip():
+                raise
+            lead = rest[:len(rest) - len(rest.lstrip())]  # blank lines and indentation
+            return [*statements, Statement(
+                text=rest.strip(), line=end + 1 + lead.count("\n"),
+                column=len(lead) - (lead.rfind("\n") + 1) + 1)]
+        raise
+
+
+def _split_parsed(script: str) -> list[Statement]:
     statements = []
     for node in _expression_statements(parse_program(script)):
         expression = node.expression

@@ -97,10 +97,32 @@ def test_split_gives_one_statement_per_expression_with_its_start_line(mongo):
 
 
 def test_syntax_error_reports_line_and_column(mongo):
-    [result] = mongo.execute("db.a.find()\ndb.a.find({x: 1)")
+    first, result = mongo.execute("db.a.find()\ndb.a.find({x: 1)")
+    assert first.ok
     assert result.error["type"] == "QuerySyntaxError"
     assert result.error["line"] == 2
     assert result.error["column"] == 16
+
+
+def test_a_malformed_second_statement_is_reported_on_it_after_the_first_ran(mongo):
+    script = ('db.fresh.insertOne({n: 1})\n'
+              'db.fresh.find(\n'
+              '    {n: 1)\n'
+              'db.fresh.insertOne({n: 2})')
+    results = mongo.execute(script)
+    assert len(results) == 2
+    assert results[0].ok and results[0].statement == "db.fresh.insertOne({n: 1})"
+    assert results[1].statement.startswith("db.fresh.find(")
+    assert results[1].error["type"] == "QuerySyntaxError"
+    assert (results[1].error["line"], results[1].line) == (3, 2)
+    assert [d["n"] for d in mongo.db["fresh"].find()] == [1]  # statement 1 ran, 3 did not
+
+
+def test_a_syntax_error_in_the_first_statement_runs_nothing(mongo):
+    [result] = mongo.execute("db.a.find({x: 1)\ndb.a.insertOne({y: 1})")
+    assert result.error["type"] == "QuerySyntaxError"
+    assert result.error["line"] == 1
+    assert mongo.db["a"].count_documents({"y": 1}) == 0
 
 
 @pytest.mark.parametrize("script, line", [
@@ -624,3 +646,27 @@ def test_number_literals_are_typed_like_mongosh(mongo):
                                 "neg": -4}]
     assert types(result) == {"_id": "int", "whole": "int", "frac": "double", "big": "double",
                              "neg": "int"}
+
+
+def test_run_command_sets_a_validator_with_coll_mod(mongo):
+    ok(mongo, 'db.createCollection("checked")\ndb.checked.insertOne({n: 1})')
+    answer = records(one(mongo, 'db.runCommand({collMod: "checked", validator: {$jsonSchema: '
+                                '{bsonType: "object", required: ["n"]}}, validationLevel: '
+                                '"strict", validationAction: "error"})'))
+    assert answer[0]["ok"] == 1
+
+
+@pytest.mark.standin_gap
+def test_a_validator_set_with_coll_mod_rejects_a_failing_document(mongo):
+    ok(mongo, 'db.createCollection("checked")\n'
+              'db.runCommand({collMod: "checked", validator: {$jsonSchema: {bsonType: "object", '
+              'required: ["n"]}}, validationLevel: "strict", validationAction: "error"})')
+    [result] = mongo.execute('db.checked.insertOne({m: 1})')
+    assert result.error is not None and "121" in result.error["message"]  # DocumentValidation
+
+
+@pytest.mark.parametrize("command", ['db.runCommand({dropDatabase: 1})',
+                                    'db.runCommand({collMod: "t", index: {name: "a_1"}})'])
+def test_run_command_refuses_other_commands_and_fields(mongo, command):
+    [result] = mongo.execute(command)
+    assert result.error is not None and result.error["type"] == "UnsupportedCommand"

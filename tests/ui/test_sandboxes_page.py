@@ -103,7 +103,37 @@ def test_failed_sandbox_shows_its_reason_and_reset_brings_it_back(app, user, san
     no_crash(at)
     assert any("was not restarted" in e for e in texts(at, "error"))
     assert any("Reset it" in c for c in texts(at, "caption"))
+    assert not [b for b in at.button if b.key == f"sb_extend_{sandbox.id}"]  # no Extend
     at.button(key=f"sb_reset_{sandbox.id}").click().run()
+    at.button(key=f"sb_reset_yes_{sandbox.id}").click().run()
     no_crash(at)
     assert api.get_sandbox(user, sandbox.id).state == "ready"
     assert any("reset" in s for s in texts(at, "success"))
+
+
+def test_extend_past_the_longest_lifetime_is_refused_naming_the_range(app, user, sandbox,
+                                                                      api):
+    at = app(user, "sandboxes")
+    at.number_input(key=f"sb_ttl_{sandbox.id}").set_value(2000)
+    at.button(key=f"sb_extend_{sandbox.id}").click().run()
+    no_crash(at)
+    errors = texts(at, "error")
+    assert any("2000 minutes is out of range" in e and "5 to 1440 minutes" in e
+               for e in errors), errors
+    assert api.get_sandbox(user, sandbox.id).expires_at == sandbox.expires_at
+
+
+def test_reset_asks_for_confirmation_and_keep_it_changes_nothing(app, user, sandbox, api):
+    api.run_query(user, sandbox.id, "CREATE TABLE mine (x INTEGER)")
+    at = app(user, "sandboxes")
+    at.button(key=f"sb_reset_{sandbox.id}").click().run()
+    no_crash(at)
+    assert any("Everything done in it" in w for w in texts(at, "warning"))
+    at.button(key=f"sb_reset_no_{sandbox.id}").click().run()
+    assert not [b for b in at.button if b.key == f"sb_reset_yes_{sandbox.id}"]
+    tables = [t.name for t in api.schema(user, sandbox.id).tables]
+    assert "mine" in tables  # nothing was reset
+    at.button(key=f"sb_reset_{sandbox.id}").click().run()
+    at.button(key=f"sb_reset_yes_{sandbox.id}").click().run()
+    no_crash(at)
+    assert "mine" not in [t.name for t in api.schema(user, sandbox.id).tables]

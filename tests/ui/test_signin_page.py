@@ -4,6 +4,7 @@ stack is down."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,45 @@ def test_wrong_password_is_refused_and_right_one_signs_in(fresh_home: Path, setu
     at.button(key="FormSubmitter:sign_in-Sign in").click().run()
     no_crash(at)
     assert at.session_state[USER_KEY] == "admin"
+
+
+def _cookie_scripts(at: AppTest) -> list[str]:
+    return [h.proto.body for h in at.get("html") if "document.cookie" in h.proto.body]
+
+
+def test_signing_in_opens_a_server_session_kept_in_a_cookie_and_signing_out_ends_it(
+        fresh_home: Path, setup_code: str):
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    first_account(at, "admin", PASSWORD, PASSWORD, setup_code)
+    cookie = at.session_state[session.COOKIE_KEY]
+    scripts = _cookie_scripts(at)
+    assert scripts and f"{session.COOKIE}={cookie}; Max-Age=43200" in scripts[0]
+    api = Orchestrator.from_settings(Settings.load())
+    try:
+        assert api.web_session_user(cookie) == "admin"
+        assert api.web_session_user(cookie[:-2] + ("A" if cookie[-1] != "A" else "B") * 2) \
+            is None  # altered: the signature no longer matches
+        at.button(key="sign_out").click().run()
+        no_crash(at)
+        assert USER_KEY not in at.session_state
+        assert api.web_session_user(cookie) is None  # ended on the server
+        assert any("Max-Age=0" in s for s in _cookie_scripts(at))  # and dropped in the browser
+    finally:
+        api.close()
+
+
+def test_a_session_ends_when_its_time_is_up(fresh_home: Path, setup_code: str,
+                                             monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("DBPLAY_WEB_SESSION_TTL", "1s")
+    api = Orchestrator.from_settings(Settings.load())
+    try:
+        api.create_first_admin(setup_code, "admin", PASSWORD)
+        cookie = api.open_web_session("admin")
+        assert api.web_session_user(cookie) == "admin"
+        time.sleep(2.1)
+        assert api.web_session_user(cookie) is None
+    finally:
+        api.close()
 
 
 def _oidc_app() -> AppTest:

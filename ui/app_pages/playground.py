@@ -1,30 +1,33 @@
 """Playground: write statements for the sandbox's language, run them, read the results.
 
-Streamlit cannot read the selection inside a text area, so "run selection" works on a
-second box: paste (or type) the part to run there and press **Run selection**. Each
-result tab can also re-run just its own statement. Queries run as jobs: the page polls
-the job and offers **Cancel**, which stops the statement on the server.
+The editor (``ui/editor.py``) highlights the engine's language and completes names from
+the sandbox's schema; Ctrl/Cmd+Enter runs the selection when there is one, else the whole
+script. Each result tab can re-run its own statement. Queries run as jobs: the page polls
+the job and offers **Cancel**, which stops the statement on the server. Results, plans
+and downloads belong to the run (job) that made them and to its sandbox: choosing
+another sandbox or running again never shows an earlier run's panels.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import re
 import time
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from engines.errors import DBPlayError
 from engines.registry import descriptor_for
-from engines.result import StatementResult
-from ui import feedback, picker, result_view, session
+from engines.result import SchemaInfo, StatementResult
+from ui import editor, feedback, history, links, picker, result_view, schema_cache, session
 from ui.formatting import human_ms
 
 if TYPE_CHECKING:
     from orchestrator.store.views import JobView, SandboxView
 
-EDITOR = "pg_editor"
-SELECTION = "pg_selection"
+EDITOR = editor.TEXT
+RERUN = "pg_rerun_statement"
 JOB = "pg_job"
 RESULTS = "pg_results"
 HISTORY = "pg_history"
@@ -56,14 +59,6 @@ def _submit(user: str, sandbox: SandboxView, text: str) -> None:
                                  "text": text, "started": time.time(), "fresh": True}
 
 
-def _remember(text: str, sandbox: SandboxView, results: list[StatementResult]) -> None:
-    history: list[dict[str, Any]] = st.session_state.setdefault(HISTORY, [])
-    history.insert(0, {"text": text, "engine": sandbox.engine, "sandbox": sandbox.id,
-                       "at": dt.datetime.now().strftime("%H:%M:%S"),
-                       "ok": all(r.ok for r in results)})
-    del history[HISTORY_LIMIT:]
-
-
 def _finish(job: JobView, sandbox: SandboxView) -> None:
     """Turn a finished query job into result tabs (and a history entry)."""
     pending: dict[str, Any] = st.session_state.pop(JOB)
@@ -72,11 +67,24 @@ def _finish(job: JobView, sandbox: SandboxView) -> None:
     elif job.error:
         feedback.show_error_dict(job.error)
     results = results_of(job)
+    if schema_cache.may_change_schema(pending["text"]):
+        schema_cache.forget(pending["sandbox"])  # completions offer the new names
     if results or job.state == "done":
-        st.session_state[RESULTS] = {"sandbox": pending["sandbox"],
+        _forget_panels()
+        st.session_state[RESULTS] = {"sandbox": pending["sandbox"], "job": job.id,
                                      "engine": pending.get("engine", sandbox.engine),
                                      "text": pending["text"], "results": results}
-        _remember(pending["text"], sandbox, results)
+
+
+#: the widget and state keys of one result tab's panels: ``pg_r<i>_...``
+PANEL_KEY = re.compile(r"^pg_r\d+_")
+
+
+def _forget_panels() -> None:
+    """Drop the previous run's panel state (plans, prepared downloads, picked formats):
+    a new run starts with none of it, and it would only hold memory."""
+    for key in [k for k in st.session_state if PANEL_KEY.match(str(k))]:
+        del st.session_state[key]
 
 
 @st.fragment(run_every=POLL_S)
@@ -119,29 +127,27 @@ def _follow_job(user: str, sandbox: SandboxView) -> None:
         _running(user)
 
 
-def _load_into_editor(text: str) -> None:
-    st.session_state[EDITOR] = text
-
-
 def _history(user: str, sandbox: SandboxView) -> None:
-    entries: list[tuple[str, str]] = []
-    for item in st.session_state.get(HISTORY, []):
-        if item["engine"] == sandbox.engine:
-            mark = "✓" if item["ok"] else "✗"
-            entries.append((f"{mark} {item['at']} · {item['text'][:60]}", item["text"]))
+    """The runs on this sandbox (kept as jobs, so they survive a reload) and the saved
+    queries, searchable; one loads into the editor."""
+    search = st.text_input("Search history", key="pg_history_search",
+                           placeholder="words in a past query",
+                           help="Your runs on this sandbox and your saved queries.")
+    found: list[history.Entry] = []
     with feedback.guard():
-        for saved in session.orchestrator().list_queries(user):
-            if saved.engine == sandbox.engine:
-                entries.append((f"★ {saved.name} · {saved.text[:50]}", saved.text))
-    if not entries:
-        st.caption("History is empty: queries you run (and save) appear here.")
+        orch = session.orchestrator()
+        found = history.entries(orch.list_jobs(user, sandbox.id, limit=HISTORY_LIMIT),
+                                orch.list_queries(user), sandbox.engine,
+                                descriptor_for(sandbox.engine).is_sql, search)
+    if not found:
+        st.caption("Nothing matches." if search.strip() else
+                   "History is empty: queries you run (and save) appear here.")
         return
-    labels = [label for label, _ in entries]
-    choice = st.selectbox("History and saved queries", range(len(entries)),
-                          format_func=lambda i: labels[i], key="pg_history_pick")
+    choice = st.selectbox("History and saved queries", range(len(found)),
+                          format_func=lambda i: found[i].label, key="pg_history_pick")
     if choice is not None:
-        st.button("Load into editor", key="pg_history_load", on_click=_load_into_editor,
-                  args=(entries[choice][1],), icon=":material/history:")
+        st.button("Load into editor", key="pg_history_load", on_click=editor.load,
+                  args=(found[choice].text,), icon=":material/history:")
 
 
 def _save(user: str, sandbox: SandboxView, text: str) -> None:
@@ -164,14 +170,13 @@ def _chart(sandbox_id: str, engine: str, index: int, result_id: str | None) -> N
 
 
 def _rerun_statement(statement: str) -> None:
-    st.session_state[SELECTION] = statement
-    st.session_state["pg_run_selection_now"] = True
+    st.session_state[RERUN] = statement
 
 
-def _results(user: str) -> None:
+def _results(user: str, sandbox: SandboxView) -> None:
     data: dict[str, Any] | None = st.session_state.get(RESULTS)
-    if not data:
-        return
+    if not data or data.get("sandbox") != sandbox.id:
+        return  # another sandbox's run: never shown under this one
     results: list[StatementResult] = data["results"]
     if not results:
         st.info("The script had no statements to run.")
@@ -181,7 +186,7 @@ def _results(user: str) -> None:
     if failed and not results[-1].ok:
         st.warning(f"Stopped at statement {len(results)}: it failed, so any statements after "
                    "it in the script were not run. Fix it and run the script again (or run "
-                   "the rest with **Run selection**).", icon=":material/block:")
+                   "the rest by selecting it and pressing Ctrl+Enter).", icon=":material/block:")
     labels = []
     for i, result in enumerate(results, start=1):
         first_line = result.statement.strip().splitlines()[0] if result.statement.strip() else ""
@@ -198,48 +203,80 @@ def _results(user: str) -> None:
             )
 
 
+def _load_linked_query(user: str) -> None:
+    """A link's ``?query=ID``: that saved query goes into the editor (once)."""
+    wanted = links.take_wanted_query()
+    if wanted is None:
+        return
+    with feedback.guard():
+        saved = {str(q.id): q for q in session.orchestrator().list_queries(user)}
+        if wanted in saved:
+            editor.load(saved[wanted].text)
+            st.toast(f"Loaded saved query “{saved[wanted].name}”.")
+        else:
+            st.warning(f"No saved query {wanted} of yours: the link may be old.")
+
+
+def _standin_note(user: str, sandbox: SandboxView) -> None:
+    if sandbox.engine != "mongodb":
+        return
+    with feedback.guard():
+        if session.orchestrator().connection_warning(user, sandbox.id):
+            st.caption(":material/info: This MongoDB is the offline stand-in (nx-27017): it "
+                       "speaks the MongoDB protocol for the commands listed in the README, "
+                       "without authentication. A Docker host with the official image runs "
+                       "real MongoDB.")
+
+
+def _completion_schema(user: str, sandbox: SandboxView) -> SchemaInfo | None:
+    if sandbox.state not in picker.USABLE:
+        return None
+    try:
+        return schema_cache.schema(user, sandbox.id, follow_changes=False)
+    except DBPlayError:
+        return None  # no completions, the editor still works
+
+
 def main() -> None:
     user = session.require_user()
     if st.session_state.pop("pg_go_chart", False):
         st.switch_page("app_pages/charts.py")
     st.title("Playground")
+    _load_linked_query(user)
     sandbox = picker.pick_sandbox(user, key="pg_sandbox")
     if sandbox is None:
         return
     engine = descriptor_for(sandbox.engine)
+    _standin_note(user, sandbox)
     editor_col, side_col = st.columns([3, 1])
     with editor_col:
-        text = st.text_area(f"{engine.language_label} editor", key=EDITOR, height=220,
-                            placeholder=engine.example,
-                            help="Separate statements as the language does (`;` for SQL, "
-                            "one call per line for Chroma). Each statement gets its own tab.")
-        selection = st.text_area(
-            "Run selection", key=SELECTION, height=68,
-            placeholder="Paste the part of the script to run on its own",
-            help="Streamlit cannot see what you select in the editor: paste the part to run "
-            "here. Each result tab can also re-run its own statement.")
-        run_all, run_sel = st.columns(2)
-        go_all = run_all.button("Run all", key="pg_run", type="primary",
-                                icon=":material/play_arrow:")
-        go_sel = run_sel.button("Run selection", key="pg_run_selection",
-                                icon=":material/play_circle:")
-        if text.strip():
-            with st.expander("Preview"):
-                st.code(text, language=engine.highlight)
-    if st.session_state.pop("pg_run_selection_now", False):
-        go_sel = True
-    if JOB not in st.session_state:
-        if go_all:
-            _submit(user, sandbox, text)
-        elif go_sel:
-            _submit(user, sandbox, selection)
+        st.caption(f"**{engine.language_label}** · Ctrl/Cmd+Enter runs the selection, or "
+                   "everything when nothing is selected · Ctrl+Space completes names. "
+                   "Separate statements as the language does (`;` for SQL, one call per "
+                   "line for Chroma); each gets its own tab.")
+        request = editor.render(engine, _completion_schema(user, sandbox))
+        text = str(st.session_state.get(EDITOR, ""))
+        go_all = st.button("Run all", key="pg_run", type="primary",
+                           icon=":material/play_arrow:")
+    to_run: str | None = None
+    if request is not None:
+        to_run = request.text
+    elif go_all:
+        to_run = text
+    rerun = st.session_state.pop(RERUN, None)
+    if rerun:
+        to_run = rerun
+    if JOB in st.session_state and st.session_state[JOB].get("sandbox") != sandbox.id:
+        st.session_state.pop(JOB)  # another sandbox's run: stop following it here
+    if JOB not in st.session_state and to_run is not None:
+        _submit(user, sandbox, to_run)
     if JOB in st.session_state:
         with feedback.guard():
             _follow_job(user, sandbox)
-    with side_col:  # filled last, so the history already holds the query just run
+    with side_col:  # filled last, so the history already holds the query just run (and
+        _save(user, sandbox, text)  # the query just saved)
         _history(user, sandbox)
-        _save(user, sandbox, text)
-    _results(user)
+    _results(user, sandbox)
 
 
 main()

@@ -6,13 +6,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
+from orchestrator.store import state
 from ui import feedback, picker, session
 from ui.formatting import engine_label, human_ms, short_time, time_left
 
 if TYPE_CHECKING:
     from orchestrator.store.views import SandboxView, ScheduleView
 
+MIN_EXTEND_MINUTES = 5
+#: a reset waiting for its confirmation, by sandbox id
+CONFIRM_RESET = "sb_confirm_reset"
 STATE_BADGES = {
     "requested": ":orange-badge[:material/hourglass_top: requested]",
     "provisioning": ":orange-badge[:material/hourglass_top: provisioning]",
@@ -25,11 +30,23 @@ STATE_BADGES = {
 }
 
 
+def extend_range(max_ttl_s: int) -> tuple[int, int]:
+    """The minutes a sandbox may be extended to: (least, most)."""
+    return MIN_EXTEND_MINUTES, max(MIN_EXTEND_MINUTES, max_ttl_s // 60)
+
+
 def _extend(user: str, sandbox: SandboxView) -> None:
+    least, most = extend_range(session.orchestrator().settings.max_ttl)
     left, right = st.columns([2, 1])
-    minutes = left.number_input("Extend to (minutes from now)", min_value=5, max_value=24 * 60,
-                                value=60, step=15, key=f"sb_ttl_{sandbox.id}")
+    # no max_value: the browser would quietly put a larger number back to the last valid
+    # one; a number out of range is refused below, naming the range
+    minutes = left.number_input(f"Extend to (minutes from now, {least} to {most})",
+                                min_value=1, value=60, step=15, key=f"sb_ttl_{sandbox.id}")
     if right.button("Extend", key=f"sb_extend_{sandbox.id}", icon=":material/more_time:"):
+        if not least <= int(minutes) <= most:
+            st.error(f"{int(minutes)} minutes is out of range: a sandbox can be extended to "
+                     f"{least} to {most} minutes from now (DBPLAY_MAX_TTL). Nothing changed.")
+            return
         with feedback.guard():
             view = session.orchestrator().extend_sandbox(user, sandbox.id, int(minutes) * 60)
             feedback.flash(f"Sandbox `{sandbox.id[:8]}` now expires at "
@@ -98,15 +115,39 @@ def _connection(user: str, sandbox: SandboxView) -> None:
                    "It contains the sandbox's password: do not share it.")
 
 
-def _danger(user: str, sandbox: SandboxView) -> None:
-    reset_col, delete_col = st.columns(2)
-    if reset_col.button("Reset to template", key=f"sb_reset_{sandbox.id}",
-                        icon=":material/restart_alt:"):
+def _reset(user: str, sandbox: SandboxView, column: DeltaGenerator) -> None:
+    """Reset asks first: it throws away everything done in the sandbox."""
+    asking = st.session_state.get(CONFIRM_RESET) == sandbox.id
+    if not asking:
+        if column.button("Reset to template", key=f"sb_reset_{sandbox.id}",
+                         icon=":material/restart_alt:"):
+            st.session_state[CONFIRM_RESET] = sandbox.id
+            st.rerun()
+        return
+    column.warning(f"Reset `{sandbox.id[:8]}` to **{sandbox.template}**? Everything done "
+                   "in it since it was created (tables, rows, imports) is lost.",
+                   icon=":material/warning:")
+    yes, no = column.columns(2)
+    if no.button("Keep it", key=f"sb_reset_no_{sandbox.id}"):
+        st.session_state.pop(CONFIRM_RESET, None)
+        st.rerun()
+    if yes.button("Yes, reset", key=f"sb_reset_yes_{sandbox.id}", type="primary"):
+        st.session_state.pop(CONFIRM_RESET, None)
         with feedback.guard(), st.spinner("Resetting: restoring the template…"):
             session.orchestrator().reset_sandbox(user, sandbox.id)
             feedback.flash(f"Sandbox `{sandbox.id[:8]}` reset: it holds the template's data "
                            "again.")
             st.rerun()
+
+
+def _danger(user: str, sandbox: SandboxView) -> None:
+    """Reset (only where it works: a ready or failed sandbox) and delete."""
+    reset_col, delete_col = st.columns(2)
+    if sandbox.state in state.RESETTABLE:
+        _reset(user, sandbox, reset_col)
+    else:
+        reset_col.caption(f"Reset is offered once the sandbox is ready (it is "
+                          f"{sandbox.state}).")
     sure = delete_col.checkbox("I am sure", key=f"sb_sure_{sandbox.id}")
     if delete_col.button("Delete", key=f"sb_delete_{sandbox.id}", disabled=not sure,
                          icon=":material/delete:"):
@@ -137,6 +178,10 @@ def _sandbox(user: str, sandbox: SandboxView, schedules: list[ScheduleView]) -> 
             return
         if sandbox.state in ("requested", "provisioning"):
             st.info("Starting up: this page refreshes its state when you press Refresh.")
+            return
+        if sandbox.state not in state.LIVE:
+            st.caption(f"This sandbox is {sandbox.state}: launch a new one from "
+                       "**Templates**.")
             return
         with st.expander("Time left, reset and delete"):
             _extend(user, sandbox)

@@ -16,7 +16,7 @@ import streamlit as st
 
 from engines.registry import descriptor_for
 from engines.result import SchemaInfo, TableInfo
-from ui import data_import, er_diagram, feedback, picker, session
+from ui import charts, data_import, er_diagram, feedback, picker, schema_cache, session
 
 EXPAND_UP_TO = 3  # collections shown open when there are this few
 
@@ -60,6 +60,14 @@ def _overview(schema: SchemaInfo) -> None:
 
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def what_is_there(schema: SchemaInfo) -> str:
+    """``"15 tables and 7 views"``: views are not counted as tables."""
+    views = sum(1 for t in schema.tables if t.kind in (*VIEW_KINDS, "materialized view"))
+    tables = len(schema.tables) - views
+    said = _plural(tables, "table")
+    return f"{said} and {_plural(views, 'view')}" if views else said
 
 
 def _sql_table(table: TableInfo) -> None:
@@ -122,7 +130,7 @@ def _facts(items: dict[str, Any]) -> None:
                      hide_index=True, width="stretch")
 
 
-def _chroma_collection(table: TableInfo, expanded: bool) -> None:
+def _chroma_collection(user: str, sandbox_id: str, table: TableInfo, expanded: bool) -> None:
     with st.expander(f"{table.name} · {_count(table)} records", expanded=expanded):
         extra = table.extra
         hnsw: dict[str, Any] = (extra.get("configuration") or {}).get("hnsw") or {}
@@ -144,6 +152,8 @@ def _chroma_collection(table: TableInfo, expanded: bool) -> None:
         if extra.get("metadata"):
             st.markdown("**Collection metadata**")
             _facts(extra["metadata"])
+        if table.row_count:
+            _embedding_map(user, sandbox_id, table)
 
 
 def _er_diagram(schema: SchemaInfo) -> None:
@@ -157,14 +167,48 @@ def _er_diagram(schema: SchemaInfo) -> None:
 
 
 def _load(user: str, sandbox_id: str) -> SchemaInfo | None:
-    cache_key = f"schema_{sandbox_id}"
+    """The schema, read again whenever something ran on the sandbox since (a CREATE TABLE
+    in the Playground, an import), or when asked."""
     if st.button("Refresh", key="schema_refresh", icon=":material/refresh:"):
-        st.session_state.pop(cache_key, None)
-    if cache_key not in st.session_state:
-        with feedback.guard(), st.spinner("Reading the schema…"):
-            st.session_state[cache_key] = session.orchestrator().schema(user, sandbox_id)
-    schema: SchemaInfo | None = st.session_state.get(cache_key)
+        schema_cache.forget(sandbox_id)
+    schema: SchemaInfo | None = None
+    with feedback.guard(), st.spinner("Reading the schema…"):
+        schema = schema_cache.schema(user, sandbox_id)
     return schema
+
+
+EMBEDDING_POINTS = 500
+
+
+def _embedding_map(user: str, sandbox_id: str, table: TableInfo) -> None:
+    """A 2-D map (PCA) of the collection's embeddings, coloured by a metadata field."""
+    key = f"schema_map_{sandbox_id}_{table.name}"
+    if st.button("Show a 2-D map of the embeddings", key=f"{key}_go",
+                 icon=":material/scatter_plot:"):
+        statement = (f'{table.name}.get(limit={EMBEDDING_POINTS}, '
+                     'include=["documents", "metadatas", "embeddings"])')
+        with feedback.guard(), st.spinner("Reading the embeddings…"):
+            result = session.orchestrator().run_query(user, sandbox_id, statement,
+                                                      max_rows=EMBEDDING_POINTS)[0]
+            if result.error:
+                feedback.show_error_dict(result.error)
+                return
+            st.session_state[key] = pd.DataFrame(
+                result.rows, columns=[c.name for c in result.columns])
+    frame: pd.DataFrame | None = st.session_state.get(key)
+    if frame is None:
+        return
+    fields = [c.name for c in table.columns]
+    color = st.selectbox("Colour by", [None, *fields], key=f"{key}_color",
+                         format_func=lambda f: "nothing" if f is None else f)
+    try:
+        projection = charts.project(frame, "embedding", color)
+    except ValueError as exc:
+        st.info(f"No map: {exc}.")
+        return
+    st.altair_chart(charts.projection_chart(projection), width="stretch")
+    st.caption(f"{projection.note} Nearby points have similar embeddings. In the "
+               f"Playground: `{table.name}.get(include=[\"embeddings\"])`.")
 
 
 def main() -> None:
@@ -173,7 +217,7 @@ def main() -> None:
     sandbox = picker.pick_sandbox(user, key="schema_sandbox")
     if sandbox is None or sandbox.state not in picker.USABLE:
         return
-    data_import.render(user, sandbox, on_done=f"schema_{sandbox.id}")
+    data_import.render(user, sandbox, on_done=f"{schema_cache.PREFIX}{sandbox.id}")
     schema = _load(user, sandbox.id)
     if schema is None:
         return
@@ -185,8 +229,7 @@ def main() -> None:
                 "(then press Refresh), or import rows from a file above.")
         return
     if described.is_sql:
-        st.caption(f"{_plural(len(schema.tables), 'table or view')} in {engine}."
-                   .replace("table or views", "tables and views"))
+        st.caption(f"{what_is_there(schema)} in {engine}.")
         _overview(schema)
         structure, diagram = st.tabs(["Tables", "ER diagram"])
         with structure:
@@ -201,7 +244,7 @@ def main() -> None:
     expanded = len(schema.tables) <= EXPAND_UP_TO
     for table in schema.tables:
         if sandbox.engine == "chroma":
-            _chroma_collection(table, expanded)
+            _chroma_collection(user, sandbox.id, table, expanded)
         else:
             _mongo_collection(table, expanded)
 

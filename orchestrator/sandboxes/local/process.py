@@ -62,7 +62,8 @@ def port_is_free(port: int) -> bool:
 
 
 def pid_alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie child of ours is reaped and counts as gone)."""
+    """True while ``pid`` runs (a zombie child of ours is reaped, and any zombie
+    counts as gone)."""
     if pid <= 0:
         return False
     with contextlib.suppress(ChildProcessError, OSError):
@@ -74,8 +75,18 @@ def pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        return not _zombie(pid)
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """True for a process that ended but nobody reaped (its parent, or an init that
+    does not reap, such as a container's first process): it is gone all the same."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]
 
 
 def answers(kind: str, url: str) -> bool:

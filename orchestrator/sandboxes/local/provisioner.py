@@ -334,11 +334,26 @@ class LocalProvisioner:
                 if self.on_event is not None:
                     self.on_event(sandbox_id, "died", reason)
             else:
-                try:
-                    self.revive(sandbox_id)
-                except DBPlayError as exc:
-                    log.warning("could not restart local sandbox %s: %s", sandbox_id, exc)
+                outcome = self.recover(sandbox_id)
+                if outcome is not None and self.on_event is not None:
+                    self.on_event(sandbox_id, *outcome)
         return over
+
+    def recover(self, sandbox_id: str) -> tuple[str, str] | None:
+        """Start again the server of a sandbox that should run but does not (killed at
+        its memory limit, crashed): ``("restarting", reason)`` when it runs again with
+        its data, ``("died", reason)`` when it cannot start (the sandbox is halted until
+        reset), None when it ran (or has no server)."""
+        try:
+            if not self.revive(sandbox_id):
+                return None
+        except DBPlayError as exc:
+            reason = (f"its server stopped and could not be restarted ({exc.message}): "
+                      "reset the sandbox to start again")
+            self.halt(sandbox_id, reason)
+            return "died", reason
+        return "restarting", ("its server had stopped (killed at its memory limit, or "
+                              "crashed); it restarts with its data")
 
     def halt(self, sandbox_id: str, reason: str) -> None:
         """Stop a sandbox's server for good (until reset): it stays registered."""
