@@ -23,7 +23,9 @@ echo "== mypy"; .venv/bin/mypy
 echo "== import layers"; .venv/bin/lint-imports
 echo "== pytest"
 set +e
-.venv/bin/pytest "$@"
+# two test processes (DBPLAY_TEST_PROCESSES): most tests wait on servers and subprocesses;
+# tests sharing the Docker engine, the browser or timing run in one process (tests/conftest.py)
+.venv/bin/pytest -n "${DBPLAY_TEST_PROCESSES:-2}" --dist loadgroup "$@"
 status=$?
 set -e
 if [ "$status" = 5 ]; then

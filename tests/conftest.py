@@ -82,3 +82,28 @@ def engine_for(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[objec
     yield make
     for engine in opened:
         engine.close()
+
+
+#: tests that share one thing a second test process must not touch at the same time run
+#: in one pytest-xdist group (one process, one after another): the Docker engine's
+#: containers of the test instance, the browser's Streamlit app, and timing-sensitive
+#: fairness measurements
+SERIAL_GROUPS = (
+    ("docker", lambda item: item.get_closest_marker("docker") is not None
+     or _under(item, "sandboxes", "stack")),
+    ("browser", lambda item: item.get_closest_marker("e2e") is not None),
+    ("timing", lambda item: _under(item, "security") and "fairness" in item.path.name),
+)
+
+
+def _under(item: pytest.Item, *folders: str) -> bool:
+    return item.path.parent.name in folders
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each test joins its serial group, else its module's group: a module's tests stay
+    in one process, so its module-scoped stack starts once (``--dist loadgroup``)."""
+    for item in items:
+        group = next((name for name, belongs in SERIAL_GROUPS if belongs(item)),
+                     str(item.path.relative_to(REPO)))
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,18 @@ from engines.errors import (
 )
 from engines.registry import descriptor_for
 from orchestrator.api.accounts import Accounts
+from orchestrator.api.builder import QueryBuilder
 from orchestrator.api.clones import Clones
 from orchestrator.api.dashboards import Dashboards
+from orchestrator.api.design import SchemaDesigner
+from orchestrator.api.mongo_design import CollectionDesigner
 from orchestrator.api.queries import QueryJobs
 from orchestrator.api.results import StoredResults
 from orchestrator.api.saved import SavedWork
+from orchestrator.api.shares import Shares
 from orchestrator.api.tokens import Tokens
+from orchestrator.api.tuning import Tuning
+from orchestrator.api.web_sessions import WebSessions
 from orchestrator.config.settings import Settings, format_duration
 from orchestrator.jobs.client import JobClient
 from orchestrator.jobs.uploads import UploadStore, uploads_root
@@ -61,7 +68,9 @@ PROVISION_WAIT_S = 600.0
 EVENT_POLL_S = 0.1
 
 
-class Orchestrator(Accounts, Dashboards, QueryJobs, SavedWork, StoredResults, Tokens, Clones):
+class Orchestrator(Accounts, Dashboards, QueryBuilder, QueryJobs, SavedWork, StoredResults,
+                   Tokens, Clones, SchemaDesigner, Tuning, Shares, WebSessions,
+                   CollectionDesigner):
     def __init__(self, settings: Settings, db: Database, jobs: JobClient,
                  provisioners: Provisioners, store: TemplateStore) -> None:
         from orchestrator.jobs.heartbeat import status_client
@@ -192,10 +201,18 @@ class Orchestrator(Accounts, Dashboards, QueryJobs, SavedWork, StoredResults, To
 
     def create_sandbox(self, user: str, template: str, ttl_s: int | None = None,
                        wait: bool = True) -> SandboxView:
+        return self._launch(user, lambda session: self._template(session, user, template),
+                            ttl_s, wait)
+
+    def _launch(self, user: str, find_template: Callable[[Any], Template],
+                ttl_s: int | None = None, wait: bool = True) -> SandboxView:
+        """A new sandbox of ``user`` from the template ``find_template(session)`` gives
+        (the caller decides who may see it: by name, or through a share link)."""
         ttl = self._ttl(ttl_s)
         now = utcnow()
         with self.db.session() as session:
-            tpl = self._template(session, self._user(user), template)
+            self._user(user)
+            tpl = find_template(session)
             # count and insert atomically: concurrent creates of one user queue here
             lock_owner(session, user, "sandboxes")
             live = session.scalar(select(func.count()).select_from(Sandbox).where(

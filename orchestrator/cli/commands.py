@@ -16,6 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from engines.errors import InvalidRequest
+from orchestrator.cli import (
+    builder_commands,
+    design_commands,
+    share_commands,
+    tuning_commands,
+)
 from orchestrator.cli import output as out
 from orchestrator.cli.client import ApiClient, path
 
@@ -151,6 +157,8 @@ def _plan_text(node: dict[str, Any], depth: int = 0) -> str:
 
 
 def schema(api: ApiClient, args: argparse.Namespace) -> int:
+    if getattr(args, "format", None) == "dbml":
+        return design_commands.schema_dbml(api, args)
     info = api.get(path("sandboxes", args.id, "schema"))
     rows = [[t["name"], t["kind"], t.get("row_count"), ", ".join(c["name"] for c in t["columns"])]
             for t in info["tables"]]
@@ -239,4 +247,8 @@ COMMANDS: dict[str, Handler] = {
     "schema": schema, "page": page, "chart": chart, "snapshot": snapshot,
     "schedule": schedule, "schedules": schedules,
     "import": import_data, "export": export,
+    **design_commands.COMMANDS,
+    **tuning_commands.COMMANDS,
+    **builder_commands.handlers(STATEMENT_FIELDS),
+    **share_commands.COMMANDS,
 }

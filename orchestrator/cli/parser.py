@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from engines.errors import InvalidRequest
-from orchestrator.cli import tokens
+from orchestrator.cli import (
+    builder_commands,
+    design_commands,
+    share_commands,
+    tokens,
+    tuning_commands,
+)
 from orchestrator.cli import users as cli_users
 from orchestrator.config.durations import parse_duration
 
@@ -103,7 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "query":
             q.add_argument("--max-rows", type=int)
             q.add_argument("--timeout", type=float)
-    sub.add_parser("schema").add_argument("id")
+    schema = sub.add_parser("schema")
+    schema.add_argument("id")
+    schema.add_argument("--format", choices=["table", "dbml"], default="table",
+                        help="dbml: the schema as DBML (the designer's exchange format)")
+    design_commands.add_parsers(sub)
+    tuning_commands.add_parsers(sub)
+    builder_commands.add_parsers(sub)
+    share_commands.add_parsers(sub)
     page = sub.add_parser("page", help="rows of a stored result (`query` prints result ids)")
     page.add_argument("result_id")
     page.add_argument("--offset", type=int, default=0)

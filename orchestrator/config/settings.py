@@ -73,6 +73,9 @@ SETTINGS: list[Setting] = [
             "max_query_seconds", float),
     Setting("DBPLAY_UI_PORT", "8501", "Port of the Streamlit UI started by `dbplay up`.",
             "ui_port", int),
+    Setting("DBPLAY_PUBLIC_URL", "", "The UI's address as users reach it, used in share "
+            "links (e.g. `https://dbplay.example.com`). Empty: http://127.0.0.1 on "
+            "DBPLAY_UI_PORT.", "public_url"),
     Setting("DBPLAY_API_PORT", "8502", "Port of the HTTP API (`/api/v1`, OpenAPI at "
             "`/openapi.json`) started by `dbplay up`; the CLI and any HTTP client talk to it.",
             "api_port", int),
@@ -130,9 +133,15 @@ SETTINGS: list[Setting] = [
             "may take; the oldest are removed first.", "result_quota_mb", int),
     Setting("DBPLAY_RESULT_TTL", "24h", "How long a stored result is kept (also removed "
             "with its sandbox).", "result_ttl", parse_duration),
+    Setting("DBPLAY_WEB_SESSION_TTL", "12h", "How long a UI sign-in lasts (a signed cookie "
+            "survives reloads until then; signing out ends it at once).", "web_session_ttl",
+            parse_duration),
     Setting("DBPLAY_MIN_PASSWORD_LENGTH", "10", "Shortest accepted account password; "
             "passwords must also pass the zxcvbn strength check (score 3 of 4).",
             "min_password_length", int),
+    Setting("DBPLAY_ADVICE_BUDGET_MB", "512", "Most MiB of new indexes one index advice "
+            "suggests for a sandbox (the choice across its workload stays within it).",
+            "advice_budget_mb", int),
     Setting("DBPLAY_FAULT_PROVISION_DELAY", "0", "Fault injection for tests: seconds a "
             "provision step sleeps before starting the sandbox. Keep 0.",
             "fault_provision_delay", float),
@@ -160,6 +169,7 @@ class Settings:
     max_rows: int
     max_query_seconds: float
     ui_port: int
+    public_url: str
     api_port: int
     user: str
     remote_url: str
@@ -181,7 +191,9 @@ class Settings:
     result_max_mb: int
     result_quota_mb: int
     result_ttl: int
+    web_session_ttl: int
     min_password_length: int
+    advice_budget_mb: int
     fault_provision_delay: float
     fault_ready_delay: float
 

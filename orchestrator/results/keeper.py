@@ -9,6 +9,7 @@ the store's row or byte cap is reached (the result is then marked truncated, say
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections.abc import Sequence
@@ -47,15 +48,40 @@ def _plain(kind: pa.DataType) -> bool:
     return not (pa.types.is_struct(kind) or pa.types.is_map(kind) or pa.types.is_union(kind))
 
 
-def to_array(values: list[Any]) -> pa.Array:
-    """One column of a batch: Arrow's own type when the values agree on one, else text."""
+def _extended_dates(values: list[Any]) -> list[Any] | None:
+    """Datetimes for a column of MongoDB extended-JSON dates (``{"$date": ISO}``), else
+    ``None``: kept as timestamps, they chart and bin as time."""
+    out: list[Any] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        if not (isinstance(value, dict) and len(value) == 1 and isinstance(value.get("$date"),
+                                                                           str)):
+            return None
+        try:
+            moment = dt.datetime.fromisoformat(value["$date"].replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        out.append(moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC))
+    return out
+
+
+def to_array(values: list[Any]) -> tuple[pa.Array, bool]:
+    """One column of a batch: Arrow's own type when the values agree on one, else text;
+    and whether that text is JSON (documents and arrays: every value JSON-encoded, so a
+    page gives them back as they were)."""
+    dates = _extended_dates(values) if any(isinstance(v, dict) for v in values) else None
     try:
-        array = pa.array(values)
+        array = pa.array(dates if dates is not None else values)
         if _plain(array.type):
-            return array
+            return array, False
     except _ARROW_ERRORS:
         pass
-    return pa.array([_as_text(v) for v in values], pa.string())
+    if any(isinstance(v, (dict, list)) for v in values):
+        return pa.array([None if v is None else json.dumps(jsonable(v)) for v in values],
+                        pa.string()), True
+    return pa.array([_as_text(v) for v in values], pa.string()), False
 
 
 def unique_fields(names: Sequence[str]) -> list[str]:
@@ -97,7 +123,7 @@ def _concat(tables: list[pa.Table]) -> pa.Table:
 def warm_up() -> None:
     """Load now what Arrow loads on first use (pandas and its shim, the IPC writer): a
     statement process forked after this keeps its first result without that cost."""
-    table = pa.table({"c0": to_array([1, None]), "c1": to_array(["x", None])})
+    table = pa.table({"c0": to_array([1, None])[0], "c1": to_array(["x", None])[0]})
     with pa.ipc.new_file(pa.BufferOutputStream(), table.schema) as out:
         out.write_table(table)
 
@@ -114,6 +140,8 @@ class ArrowKeeper:
         self.size = 0
         self.note: str | None = None
         self._pending: list[Sequence[Any]] = []
+        #: columns (by position) kept as JSON text
+        self._json: set[int] = set()
         self._pending_bytes = 0
         self._tables: list[pa.Table] = []
 
@@ -145,7 +173,12 @@ class ArrowKeeper:
             columns = [list(c) for c in zip(*rows, strict=True)]
         else:  # documents: later rows may have more fields
             columns = [[r[i] if i < len(r) else None for r in rows] for i in range(width)]
-        table = pa.table({f"c{i}": to_array(values) for i, values in enumerate(columns)})
+        arrays = {}
+        for i, values in enumerate(columns):
+            arrays[f"c{i}"], encoded = to_array(values)
+            if encoded:
+                self._json.add(i)
+        table = pa.table(arrays)
         self.size += table.nbytes
         self._tables.append(table)
 
@@ -167,8 +200,12 @@ class ArrowKeeper:
         else:
             table = pa.table({name: pa.array([], pa.string()) for name in fields})
         types = [c.type for c in columns] + [""] * (width - len(columns))
-        described = [{"name": n, "type": t, "field": f}
-                     for n, t, f in zip(names, types, fields, strict=True)]
+        described: list[dict[str, Any]] = [
+            {"name": n, "type": t, "field": f}
+            for n, t, f in zip(names, types, fields, strict=True)]
+        for index in self._json:
+            if index < len(described):
+                described[index]["json"] = True
         table = table.replace_schema_metadata({files.COLUMNS_KEY: json.dumps(described)})
         self._tables = []
         final = files.arrow_path(self.directory, self.result_id)

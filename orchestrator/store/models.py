@@ -238,3 +238,43 @@ class StoredResult(Base):
     size_bytes: Mapped[int] = mapped_column(Integer, default=0)
     truncated: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Share(Base):
+    """A share link: a sandbox's state frozen as a template private to its owner, with a
+    script. Opening it launches the opener's own sandbox of that template; a public share
+    also shows its script and the results it gave when shared to anyone with the link.
+    The id is the unguessable part of the link; revoking sets ``revoked_at``."""
+
+    __tablename__ = "shares"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    #: the sandbox it was made from (never touched by an opener)
+    sandbox_id: Mapped[str] = mapped_column(String(32))
+    engine: Mapped[str] = mapped_column(String(20))
+    #: the frozen state: a template of the owner's, readable through this share only
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id",
+                                                               ondelete="SET NULL"))
+    template: Mapped[str] = mapped_column(String(200))
+    script: Mapped[str] = mapped_column(Text, default="")
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the script's output when shared (statement results, rows capped)
+    results: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class WebSession(Base):
+    """A signed-in browser (the UI's session cookie): only the SHA-256 of its secret is
+    kept. Signing out sets ``ended_at``; a session past ``expires_at`` or ended is over
+    on the server whatever the browser still holds."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user: Mapped[str] = mapped_column(String(100), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

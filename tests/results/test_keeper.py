@@ -116,3 +116,14 @@ def test_a_script_keeps_each_statement_and_defers_only_the_last_ones_rest(tmp_pa
     assert meta is not None and meta["total_rows"] == 500
     table = reading.open_table(files.arrow_path(tmp_path, select_t.result_id))
     assert table.column("n").to_pylist() == list(range(1, 51))
+
+
+def test_documents_come_back_as_documents_and_extended_json_dates_as_time(tmp_path):
+    rows = [({"$oid": "65a1"}, {"$date": "2024-02-01T10:00:00Z"}, {"a": 1}),
+            ({"$oid": "65a2"}, None, "plain")]
+    _, table = _keep(tmp_path, rows, ["_id", "at", "doc"])
+    assert pa.types.is_timestamp(table.schema.field("at").type)
+    assert reading.page_rows(table, 0, 2, 1000) == [
+        [{"$oid": "65a1"}, "2024-02-01T10:00:00+00:00", {"a": 1}],
+        [{"$oid": "65a2"}, None, "plain"]]
+    assert next(iter(reading.iter_rows(table)))[2] == {"a": 1}

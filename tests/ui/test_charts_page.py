@@ -22,7 +22,7 @@ TWELVE_THOUSAND = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM
 
 def chart_from_playground(app, user, text: str, at=None):
     at = at or app(user, "playground")
-    at.text_area(key="pg_editor").input(text)
+    at.session_state["pg_editor"] = text  # what the editor component reports
     at.button(key="pg_run").click().run()
     deadline = time.monotonic() + 60
     while "pg_job" in at.session_state and time.monotonic() < deadline:

@@ -23,6 +23,7 @@ import pytest
 
 from tests.orchestrator.conftest import Stack
 from tests.servers import free_port, unavailable
+from tests.ui.editor_driver import press, set_text
 
 pytestmark = pytest.mark.e2e
 
@@ -125,6 +126,31 @@ def widget(page: Any, key: str, inner: str) -> Any:
     return page.locator(f".st-key-{key} {inner}").first
 
 
+def create_first_account(page: Any, stack: Stack, url: str, name: str = "alice",
+                         password: str = "correct horse") -> None:
+    """Open the app on a fresh stack and create the first account with the setup code
+    `dbplay up` prints (issued here through the same call)."""
+    page.goto(url)
+    setup_code = stack.api().issue_setup_code()
+    page.get_by_text("Create the first account").wait_for()
+    widget(page, "new_setup_code", "input").fill(setup_code)
+    widget(page, "new_name", "input").fill(name)
+    widget(page, "new_password", "input").fill(password)
+    widget(page, "new_repeat", "input").fill(password)
+    page.get_by_role("button", name="Create account").click()
+    page.get_by_text("Signed in as").wait_for()
+
+
+def sign_in(page: Any, url: str, name: str, password: str) -> None:
+    """Sign in with the form (an account that exists)."""
+    page.goto(url)
+    widget(page, "login_name", "input").fill(name)
+    widget(page, "login_password", "input").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in as").wait_for()
+    settle(page)
+
+
 def go(page: Any, title: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
     page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
@@ -160,11 +186,7 @@ def test_sign_in_launch_query_chart_and_dashboard(stack: Stack, app_url: str, br
 
     # Playground: run a query, see one tab with the table.
     go(page, "Playground")
-    editor = widget(page, "pg_editor", "textarea")
-    editor.fill(QUERIES[template])
-    editor.press("Control+Enter")  # commits the text: Streamlit reruns with it
-    settle(page)
-    widget(page, "pg_run", "button").click()
+    press(set_text(page, QUERIES[template]), "Control+Enter")  # the Ace editor: run it all
     table = page.get_by_test_id("stDataFrame").first
     table.wait_for()
     assert page.get_by_role("tab").first.inner_text().startswith("✓ 1: SELECT")

@@ -17,7 +17,16 @@ import pytest
 from tests.orchestrator.conftest import Stack
 from tests.servers import unavailable
 from tests.ui import test_e2e_browser as e2e
-from tests.ui.test_e2e_browser import SHOTS, SLOW_S, go, settle, shot, widget
+from tests.ui.editor_driver import press, set_text
+from tests.ui.test_e2e_browser import (
+    SHOTS,
+    SLOW_S,
+    create_first_account,
+    go,
+    settle,
+    shot,
+    widget,
+)
 
 pytestmark = pytest.mark.e2e
 # the same real stack, Streamlit server and Chromium as the main browser test (own copies)
@@ -62,24 +71,12 @@ def test_month_binned_rental_chart_labels_months_not_hours(stack: Stack, app_url
     page = browser.new_page(viewport={"width": 1400, "height": 1300},
                             timezone_id="America/New_York")
     page.set_default_timeout(60_000)
-    page.goto(app_url)
-    setup_code = stack.api().issue_setup_code()
-    page.get_by_text("Create the first account").wait_for()
-    widget(page, "new_setup_code", "input").fill(setup_code)
-    widget(page, "new_name", "input").fill("alice")
-    widget(page, "new_password", "input").fill("correct horse")
-    widget(page, "new_repeat", "input").fill("correct horse")
-    page.get_by_role("button", name="Create account").click()
-    page.get_by_text("Signed in as").wait_for()
+    create_first_account(page, stack, app_url)
     widget(page, "launch_pagila", "button").click()
     page.get_by_text("to answer its first query").first.wait_for(timeout=SLOW_S)
 
     go(page, "Playground")
-    editor = widget(page, "pg_editor", "textarea")
-    editor.fill(RENTALS)
-    editor.press("Control+Enter")
-    settle(page)
-    widget(page, "pg_run", "button").click()
+    press(set_text(page, RENTALS), "Control+Enter")  # the Ace editor: run it all
     page.get_by_test_id("stDataFrame").first.wait_for()
     widget(page, "pg_r0_chart", "button").click()
     page.get_by_role("heading", name="Charts").first.wait_for()

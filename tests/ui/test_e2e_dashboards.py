@@ -13,8 +13,10 @@ from tests.ui.test_e2e_browser import (  # noqa: F401  (fixtures used by name)
     SHOTS,
     app_url,
     browser,
+    create_first_account,
     go,
     settle,
+    shot,
     stack,
     widget,
 )
@@ -23,24 +25,6 @@ pytestmark = pytest.mark.e2e
 
 TEMPLATE = "chinook-sqlite"
 SALES = "SELECT BillingCountry AS country, Total AS total FROM Invoice"
-
-
-def shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    settle(page)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def sign_in_first_account(stack: Stack, page: Any, url: str) -> None:  # noqa: F811
-    page.goto(url)
-    setup_code = stack.api().issue_setup_code()
-    page.get_by_text("Create the first account").wait_for()
-    widget(page, "new_setup_code", "input").fill(setup_code)
-    widget(page, "new_name", "input").fill("alice")
-    widget(page, "new_password", "input").fill("correct horse")
-    widget(page, "new_repeat", "input").fill("correct horse")
-    page.get_by_role("button", name="Create account").click()
-    page.get_by_text("Signed in as").wait_for()
 
 
 def chart_drawn(page: Any) -> None:
@@ -60,7 +44,7 @@ def test_a_dashboard_survives_deleting_its_sandbox_and_refreshes_with_a_filter(
 
 def survives_and_filters(stack: Stack, page: Any, url: str) -> None:  # noqa: F811
     api = stack.api()
-    sign_in_first_account(stack, page, url)
+    create_first_account(page, stack, url)
 
     sandbox = api.create_sandbox("alice", TEMPLATE)
     query = api.save_query("alice", "sales by country", SALES, sandbox_id=sandbox.id)

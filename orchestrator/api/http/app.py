@@ -17,16 +17,20 @@ from fastapi import FastAPI
 from orchestrator.api.http.errors import install_error_handlers
 from orchestrator.api.http.installation_token import installation_token
 from orchestrator.api.http.routes import (
+    builder,
     dashboards,
+    design,
     jobs,
     queries,
     results,
     sandboxes,
     saved,
     schedules,
+    shares,
     system,
     templates,
     tokens,
+    tuning,
     users,
 )
 from orchestrator.api.http.state import AppState
@@ -38,7 +42,7 @@ PREFIX = "/api/v1"
 #: threads serving blocking routes at once (queries and long polls wait in one each)
 WORKER_THREADS = 100
 ROUTERS = (system, templates, sandboxes, queries, results, schedules, jobs, saved, dashboards,
-           tokens, users)
+           tokens, users, design, tuning, builder, shares)
 
 
 def create_app(settings: Settings) -> FastAPI:

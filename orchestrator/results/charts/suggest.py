@@ -1,6 +1,7 @@
 """The chart a result most likely wants, from its column types (and a few name hints).
 
-- a date or timestamp, with nothing to measure or with a count: a line of the count per
+- a date or timestamp (or text that reads as ISO 8601 dates, as SQLite and JSON keep them),
+  with nothing to measure or with a count: a line of the count per
   month (per day under ~3 months of data, per hour under ~3 days); a count column is
   summed, other measures are summed (averaged when the name says it is an average);
 - a category and a number: bars of the number's sum per category;
@@ -26,6 +27,10 @@ _AVERAGE_WORDS = frozenset({"avg", "average", "mean", "median", "ratio", "rate",
 _COUNT_WORDS = frozenset({"count", "cnt", "n", "num", "total", "qty", "quantity", "freq",
                           "frequency"})
 _ID_WORDS = frozenset({"id", "uuid", "key", "pk", "fk", "code", "zip", "phone"})
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
+                  r"(Z|[+-]\d{2}(:?\d{2})?)?)?$")
+#: how many values of a text column are read to tell whether it holds dates
+_SAMPLE = 50
 
 
 def suggest(table: pa.Table) -> ChartRequest | None:
@@ -34,7 +39,7 @@ def suggest(table: pa.Table) -> ChartRequest | None:
     times, numbers, categories = [], [], []
     for fld in table.schema:
         kind = kind_of(fld.type)
-        if kind is Kind.TEMPORAL:
+        if kind is Kind.TEMPORAL or (kind is Kind.TEXT and _iso_text(table, fld.name)):
             times.append(fld.name)
         elif kind is Kind.NUMBER and not _words(fld.name) & _ID_WORDS:
             numbers.append(fld.name)
@@ -64,18 +69,38 @@ def _agg(measure: str | None, otherwise: str = "sum") -> str:
     return "sum" if _is_count(measure) else otherwise
 
 
+def _iso_text(table: pa.Table, name: str) -> bool:
+    """Text whose first values (and its least and greatest) read as ISO 8601 dates."""
+    column = table.column(name).drop_null()
+    if len(column) == 0:
+        return False
+    bounds = pc.min_max(column)
+    values = [*column.slice(0, _SAMPLE).to_pylist(), bounds["min"].as_py(),
+              bounds["max"].as_py()]
+    return all(isinstance(v, str) and _ISO.match(v) for v in values)
+
+
+def _moment(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
+        except ValueError:
+            return None
+    return value
+
+
 def _time_bin(table: pa.Table, name: str) -> str:
     """month; day when the data spans under ~3 months; hour under ~3 days."""
     column = table.column(name)
     if pa.types.is_timestamp(column.type) and column.type.tz is not None:
         column = column.cast(pa.timestamp(column.type.unit))
     bounds = pc.min_max(column)
-    low, high = bounds["min"].as_py(), bounds["max"].as_py()
-    if low is None or high is None:
+    low, high = _moment(bounds["min"].as_py()), _moment(bounds["max"].as_py())
+    if not isinstance(low, dt.date) or not isinstance(high, dt.date):
         return "month"
-    if not isinstance(low, dt.datetime):
-        low, high = dt.datetime.combine(low, dt.time()), dt.datetime.combine(high, dt.time())
-    span = high - low
+    start = low if isinstance(low, dt.datetime) else dt.datetime.combine(low, dt.time())
+    end = high if isinstance(high, dt.datetime) else dt.datetime.combine(high, dt.time())
+    span: dt.timedelta = end - start
     if span < 3 * _DAY:
         return "hour"
     if span < 92 * _DAY:
