@@ -83,7 +83,9 @@ def survives_and_filters(stack: Stack, page: Any, url: str) -> None:  # noqa: F8
     settle(page)
     widget(page, f"dash_new_filter_add_{board.id}", "button").click()
     settle(page)
-    (picked,) = api.get_dashboard("alice", board.id).filters
+    # the click's script run may not have started when settle() looks: wait for the save
+    (picked,) = stack.wait_for(lambda: api.get_dashboard("alice", board.id).filters,
+                               timeout=60, what="the new filter saved")
     assert picked["column"] == "country" and len(picked["values"]) == 1
     country = picked["values"][0]
     widget(page, "dash_refresh", "button").click()

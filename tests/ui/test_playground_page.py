@@ -42,7 +42,9 @@ def run_script(at, text: str):
     longer than the page's quick wait; the page then polls, which AppTest does not)."""
     type_into_editor(at, text)
     at.button(key="pg_run").click().run()
-    deadline = time.monotonic() + 60
+    # generous: a first Chroma query starts its statement zygote and loads a model, which
+    # on a busy 2-core machine can take a minute or more
+    deadline = time.monotonic() + 240
     while "pg_job" in at.session_state and time.monotonic() < deadline:
         time.sleep(0.3)
         at.run()

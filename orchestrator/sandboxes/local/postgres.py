@@ -213,7 +213,12 @@ class PostgresSandboxes:
 
     def drop_prepared(self, digest: str) -> None:
         """Delete the prepared cluster of a dump, its spare copy and its secret (the
-        sandboxes copied from it keep running: each has its own copy)."""
+        sandboxes copied from it keep running: each has its own copy). A digest never
+        prepared here leaves everything as it was."""
+        prepared = self.layout.pg_prepared(digest)
+        if not (prepared.exists() or self._spares(prepared).exists()
+                or (self.layout.pg_secrets / f"{digest}.admin").exists()):
+            return
         with file_lock(self.layout.lock(f"pg-prepare-{digest}")):
             prepared = self.layout.pg_prepared(digest)
             shutil.rmtree(self._spares(prepared), ignore_errors=True)
