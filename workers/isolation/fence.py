@@ -56,8 +56,14 @@ class FenceSpec:
 
 def scrubbed_environ(environ: Mapping[str, str]) -> dict[str, str]:
     """The environment of the statement-process zygote: no DBPLAY_* setting (so no
-    metadata URL), no secret, only what interpreters and drivers need."""
-    return {k: v for k, v in environ.items() if k in _KEPT_ENV or k.startswith("LC_")}
+    metadata URL), no secret, only what interpreters and drivers need.
+
+    Arrow allocates with the C library's malloc there: its default (mimalloc) reserves
+    about 1 GiB of address space up front, which the address-space limit of a statement
+    process counts (a Chroma model load then fails with ``std::bad_alloc``)."""
+    kept = {k: v for k, v in environ.items() if k in _KEPT_ENV or k.startswith("LC_")}
+    kept["ARROW_DEFAULT_MEMORY_POOL"] = "system"
+    return kept
 
 
 def _within(path: Path, root: Path) -> bool:
