@@ -35,15 +35,19 @@ def _sandbox(rt: Runtime, job: Job) -> Sandbox:
     return sb
 
 
+def _job_sandbox(rt: Runtime, job: Job) -> Sandbox:
+    """The job's sandbox: the row read when the job was claimed, else read now."""
+    sb = claimed_sandbox()
+    return sb if sb is not None and sb.id == job.sandbox_id else _sandbox(rt, job)
+
+
 def _run(rt: Runtime, job: Job, operation: Operation, params: dict[str, Any], *, label: str,
          job_reads: Iterable[Path] = (), job_writes: Iterable[Path] = (),
          finished: Callable[[str], None] | None = None) -> Any:
     """``operation`` on the job's sandbox, run in a fenced statement process of its own
     (``workers/isolation``) as the sandbox's user role, cancellable by the job's id (the
     job was counted on the sandbox - ready -> busy - when it was claimed)."""
-    sb = claimed_sandbox()
-    if sb is None or sb.id != job.sandbox_id:
-        sb = _sandbox(rt, job)
+    sb = _job_sandbox(rt, job)
     handle = SandboxHandle.from_dict(sb.handle or {})
     # a cancel that arrives before the child is registered is announced again by the API
     # until the job ends, so no extra round trip to Redis here
@@ -80,8 +84,7 @@ def query(rt: Runtime, job: Job) -> list[dict[str, Any]]:
     out.extend(_run(rt, job, operations.execute, {**p, "keep": keep}, label=p["text"],
                     job_writes=[Path(keep["dir"])] if keep else [], finished=finished))
     answered.set()
-    engine = _sandbox(rt, job).engine
-    rt.results.register(job.owner, job.sandbox_id, job.id, engine, out)
+    rt.results.register(job.owner, job.sandbox_id, job.id, _job_sandbox(rt, job).engine, out)
     explain_lost_connections(rt, job.sandbox_id or "", started, out)
     explain_stopped_statements(rt, job.sandbox_id or "", out)
     error = out[-1].get("error") if out else None

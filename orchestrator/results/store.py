@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from engines.errors import Conflict, InvalidRequest, NotFound
 from orchestrator.config.settings import Settings
@@ -157,6 +157,16 @@ class ResultStore:
     def enforce_quota(self, owner: str) -> int:
         """Remove the owner's oldest results while they take more than the quota."""
         quota = self.settings.result_quota_mb * 1024 * 1024
+        with self.db.session() as session:
+            # after every query: a sum while under the quota (results not complete yet
+            # count the size of their file, if it is written already)
+            kept = session.scalar(select(func.coalesce(func.sum(StoredResult.size_bytes), 0))
+                                  .where(StoredResult.owner == owner)) or 0
+            pending = session.scalars(select(StoredResult.id).where(
+                StoredResult.owner == owner, StoredResult.size_bytes == 0)).all()
+        if kept + sum(_size(files.arrow_path(self.directory(owner), rid))
+                      for rid in pending) <= quota:
+            return 0
         with self.db.session() as session:
             rows = list(session.scalars(select(StoredResult).where(
                 StoredResult.owner == owner).order_by(StoredResult.created_at.desc())))
