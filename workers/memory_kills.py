@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Any
 
 from sqlalchemy import or_, select
 
-from orchestrator.store.models import Event, Sandbox
+from orchestrator.store.models import Event
 from workers.runtime import Runtime
 
 #: how long a query that lost its connection waits for Docker's event to be recorded
@@ -48,23 +47,3 @@ def memory_kill_reason(rt: Runtime, sandbox_id: str, since: dt.datetime,
         if time.monotonic() >= deadline:
             return None
         time.sleep(0.1)
-
-
-def explain_lost_connections(rt: Runtime, sandbox_id: str, since: dt.datetime,
-                             results: list[dict[str, Any]]) -> None:
-    """Replace "connection lost" errors in ``results`` (statement result dicts) by the
-    memory-kill message when Docker reported one for this Docker sandbox meanwhile."""
-    lost = [r for r in results
-            if (r.get("error") or {}).get("type") == "EngineUnavailable"]
-    if not lost:
-        return
-    with rt.db.session() as session:
-        sandbox = session.get(Sandbox, sandbox_id)
-        provisioner = sandbox.provisioner if sandbox is not None else None
-    if provisioner != "docker":
-        return
-    reason = memory_kill_reason(rt, sandbox_id, since)
-    if reason is None:
-        return
-    for result in lost:
-        result["error"] = {**result["error"], "type": "ExecutionError", "message": reason}

@@ -22,9 +22,9 @@ from workers.isolation import operations
 from workers.isolation.fence import sandbox_paths
 from workers.isolation.protocol import Operation
 from workers.jobrun import claimed_sandbox
-from workers.memory_kills import explain_lost_connections
+from workers.memory_kills import memory_kill_reason
 from workers.runtime import Runtime
-from workers.server_recovery import explain_stopped_statements, recover_server
+from workers.server_recovery import LOCAL, recover_server, stopped_message
 
 
 def _sandbox(rt: Runtime, job: Job) -> Sandbox:
@@ -85,12 +85,31 @@ def query(rt: Runtime, job: Job) -> list[dict[str, Any]]:
                     job_writes=[Path(keep["dir"])] if keep else [], finished=finished))
     answered.set()
     rt.results.register(job.owner, job.sandbox_id, job.id, _job_sandbox(rt, job).engine, out)
-    explain_lost_connections(rt, job.sandbox_id or "", started, out)
-    explain_stopped_statements(rt, job.sandbox_id or "", out)
+    _explain_lost_connections(rt, _job_sandbox(rt, job), started, out)
     error = out[-1].get("error") if out else None
     if error and error.get("type") == "QueryCancelled":
         raise _CancelledWithResults(out)
     return out
+
+
+def _explain_lost_connections(rt: Runtime, sb: Sandbox, since: dt.datetime,
+                              results: list[dict[str, Any]]) -> None:
+    """Replace "connection lost" errors in ``results`` by what happened to the sandbox's
+    server: a memory kill Docker reported meanwhile, or (local sandboxes) the server
+    stopped under the statement, recovered first."""
+    lost = [r for r in results if (r.get("error") or {}).get("type") == "EngineUnavailable"]
+    if not lost:
+        return
+    if sb.provisioner == "docker":
+        message = memory_kill_reason(rt, sb.id, since)
+    elif sb.provisioner == LOCAL:
+        message = stopped_message(recover_server(rt, sb.id))
+    else:
+        message = None
+    if message is None:
+        return
+    for result in lost:
+        result["error"] = {**result["error"], "type": "ExecutionError", "message": message}
 
 
 class _CancelledWithResults(QueryCancelled):

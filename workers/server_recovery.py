@@ -14,7 +14,7 @@ Docker sandboxes are told by Docker's own events (:mod:`workers.memory_kills`).
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from engines.errors import DBPlayError
 from orchestrator.store import state
@@ -80,20 +80,3 @@ def stopped_message(outcome: tuple[str, str] | None) -> str:
                 "(killed at its memory limit, or crashed); it was restarted with its "
                 "data: run the statement again")
     return f"the statement was stopped and the sandbox failed: {reason}"
-
-
-def explain_stopped_statements(rt: Runtime, sandbox_id: str,
-                               results: list[dict[str, Any]]) -> None:
-    """Replace "connection lost" errors in ``results`` (statement result dicts) of a local
-    sandbox by what happened to its server, recovering the server first."""
-    lost = [r for r in results
-            if (r.get("error") or {}).get("type") == "EngineUnavailable"]
-    if not lost:
-        return
-    with rt.db.session() as session:
-        sandbox = session.get(Sandbox, sandbox_id)
-        if sandbox is None or sandbox.provisioner != LOCAL:
-            return
-    message = stopped_message(recover_server(rt, sandbox_id))
-    for result in lost:
-        result["error"] = {**result["error"], "type": "ExecutionError", "message": message}
