@@ -100,6 +100,7 @@ def _under(item: pytest.Item, *folders: str) -> bool:
     return item.path.parent.name in folders
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups off the markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Each test joins its serial group, else its module's group: a module's tests stay
     in one process, so its module-scoped stack starts once (``--dist loadgroup``)."""
