@@ -1,12 +1,13 @@
-"""Links to what a page shows: the sandbox, saved query or dashboard is in the URL.
+"""Links to what a page shows: the sandbox, saved query, dashboard or template is in the URL.
 
 ``?sandbox=ID`` opens that sandbox on the Playground, Schema and Tuning pages;
 ``?query=ID`` loads a saved query into the Playground's editor; ``?dashboard=ID`` opens a
-dashboard. :func:`follow` applies a link's parameters once (before the page runs: the
-pages' pickers then start on that object), :func:`publish` writes what the page shows back
-into the URL (after it ran), so the address bar can always be copied and shared with
-oneself. Ownership is checked where the object is read: another user's id is simply not
-found.
+dashboard; ``?template=NAME`` shows that template's card first on the Templates page
+(which names the template last launched from it). :func:`follow` applies a link's
+parameters once (before the page runs: the pages' pickers then start on that object),
+:func:`publish` writes what the page shows back into the URL (after it ran), so the
+address bar can always be copied and shared with oneself. Ownership is checked where the
+object is read: another user's id is simply not found.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import streamlit as st
 
 from ui import picker
 
-SANDBOX, QUERY, DASHBOARD = "sandbox", "query", "dashboard"
+SANDBOX, QUERY, DASHBOARD, TEMPLATE = "sandbox", "query", "dashboard", "template"
 #: the link values already applied (or published), so a stale URL never overrides a
 #: choice made on the page since
 APPLIED = "links_applied"
@@ -26,9 +27,13 @@ WANTED_QUERY = "links_wanted_query"
 #: the select boxes that remember a sandbox or dashboard choice of their own
 SANDBOX_PICKERS = ("pg_sandbox", "schema_sandbox", "tuning_sandbox")
 DASHBOARD_KEY, DASHBOARD_PICKER = "dash_selected", "dash_pick"
-#: pages (by URL path) and the parameters that say what they show
+#: the template a link named, or the one last launched from the Templates page
+LINKED_TEMPLATE = "links_template"
+#: pages (by URL path; the Templates page is the default, "") and the parameters that
+#: say what they show
 PAGE_PARAMS = {"playground": (SANDBOX,), "schema": (SANDBOX,),
-               "tuning": (SANDBOX,), "dashboards": (DASHBOARD,)}
+               "tuning": (SANDBOX,), "dashboards": (DASHBOARD,),
+               "": (TEMPLATE,), "templates": (TEMPLATE,)}
 
 
 def _applied() -> dict[str, str]:
@@ -56,6 +61,10 @@ def follow() -> None:
         applied[DASHBOARD] = dashboard
         st.session_state[DASHBOARD_KEY] = int(dashboard)
         st.session_state.pop(DASHBOARD_PICKER, None)
+    template = params.get(TEMPLATE)
+    if template and applied.get(TEMPLATE) != template:
+        applied[TEMPLATE] = template
+        st.session_state[LINKED_TEMPLATE] = template
 
 
 def _shown(param: str) -> Any:
@@ -63,6 +72,8 @@ def _shown(param: str) -> Any:
         return st.session_state.get(picker.CURRENT)
     if param == DASHBOARD:
         return st.session_state.get(DASHBOARD_KEY)
+    if param == TEMPLATE:
+        return st.session_state.get(LINKED_TEMPLATE)
     return None
 
 
@@ -77,6 +88,17 @@ def publish(page: str) -> None:
         applied[param] = value
         if st.query_params.get(param) != value:
             st.query_params[param] = value
+
+
+def linked_template() -> str | None:
+    """The template a link named (or the one last launched from the Templates page)."""
+    name: str | None = st.session_state.get(LINKED_TEMPLATE)
+    return name
+
+
+def link_template(name: str) -> None:
+    """Make ``name`` the Templates page's linked template (it goes into the URL)."""
+    st.session_state[LINKED_TEMPLATE] = name
 
 
 def take_wanted_query() -> str | None:

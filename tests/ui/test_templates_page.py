@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
+from streamlit.testing.v1 import AppTest
 
-from tests.ui.conftest import SQLITE_TEMPLATE, all_text, no_crash, texts
+from tests.ui.conftest import APP, SQLITE_TEMPLATE, TIMEOUT, all_text, no_crash, texts
 from ui.formatting import human_size
+from ui.session import USER_KEY
 
 CHINOOK = Path(__file__).resolve().parents[2] / "orchestrator" / "store" / "builtin_templates" / \
     "chinook-sqlite" / "Chinook_Sqlite.sqlite"
@@ -116,3 +118,28 @@ def test_a_new_launch_clears_the_previous_ready_message_before_it_starts(app, us
     assert sent[first][1] == "new_element:empty" and first < status
     assert len(api.list_sandboxes(user)) == 2
     assert sum("to answer its first query" in s for s in texts(at, "success")) == 1
+
+
+def test_a_template_link_shows_its_card_first_and_a_launch_names_its_template(stack_env,
+                                                                             user):
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.session_state[USER_KEY] = user
+    at.query_params["template"] = SQLITE_TEMPLATE
+    at.run()
+    no_crash(at)
+    assert texts(at, "subheader")[0] == "Linked template"
+    at.button(key=f"linked_launch_{SQLITE_TEMPLATE}").click().run()
+    no_crash(at)
+    assert any("to answer its first query" in s for s in texts(at, "success"))
+    assert at.query_params["template"] in (SQLITE_TEMPLATE, [SQLITE_TEMPLATE])
+
+
+def test_a_link_to_an_unknown_template_says_so_and_shows_the_gallery(stack_env, user):
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.session_state[USER_KEY] = user
+    at.query_params["template"] = "no-such-template"
+    at.run()
+    no_crash(at)
+    assert any("No template named **no-such-template**" in w for w in texts(at, "warning"))
+    assert "Linked template" not in texts(at, "subheader")
+    assert at.button(key=f"launch_{SQLITE_TEMPLATE}") is not None

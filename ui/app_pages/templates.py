@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from engines.registry import descriptor_for, kinds
-from ui import feedback, picker, session
+from ui import feedback, links, picker, session
 from ui.formatting import engine_label, human_ms, human_size
 
 if TYPE_CHECKING:
@@ -97,9 +97,12 @@ def _show_last_launch() -> None:
 
 def _request_launch(name: str) -> None:
     st.session_state[LAUNCH_REQUEST] = name
+    links.link_template(name)  # the URL names the template launched
 
 
-def _card(user: str, template: TemplateView, available: bool) -> None:
+def _card(user: str, template: TemplateView, available: bool, prefix: str = "") -> None:
+    """A template's card; ``prefix`` keeps the widget keys of a second card of the same
+    template (the linked one, drawn first) apart."""
     with st.container(border=True, height="stretch"):
         owner = "built-in" if template.owner is None else (
             "yours" if template.owner == user else f"shared by {template.owner}")
@@ -113,14 +116,30 @@ def _card(user: str, template: TemplateView, available: bool) -> None:
                    f"Source: {template.source or 'unknown'} · "
                    f"License: {template.license or 'unknown'}")
         launch, delete = st.columns(2)
-        launch.button("Launch", key=f"launch_{template.name}", type="primary",
+        launch.button("Launch", key=f"{prefix}launch_{template.name}", type="primary",
                       disabled=not available, icon=":material/rocket_launch:",
                       on_click=_request_launch, args=(template.name,))
-        if template.owner == user and delete.button("Delete", key=f"delete_{template.name}",
+        if template.owner == user and delete.button("Delete",
+                                                     key=f"{prefix}delete_{template.name}",
                                                      icon=":material/delete:"):
             with feedback.guard():
                 session.orchestrator().delete_template(user, template.name)
                 st.rerun()
+
+
+def _linked_card(user: str, templates: list[TemplateView], available: list[str]) -> None:
+    """The template a link named (``?template=NAME``), first; an unknown name says so."""
+    linked = links.linked_template()
+    if not linked:
+        return
+    template = next((t for t in templates if t.name == linked), None)
+    if template is None:
+        st.warning(f"No template named **{linked}** is visible to you: pick one below.")
+        return
+    st.subheader("Linked template")
+    columns = st.columns(CARDS_PER_ROW)
+    with columns[0]:
+        _card(user, template, template.engine in available, prefix="linked_")
 
 
 def _dump_kinds(engines: list[str]) -> str:
@@ -193,6 +212,7 @@ def main() -> None:
         _launch(user, chosen)
     with outcome.container():
         _show_last_launch()
+    _linked_card(user, templates, available)
     if not templates:
         st.info("No templates are installed. Import one from a dump file below.")
     by_engine: dict[str, list[TemplateView]] = {}
