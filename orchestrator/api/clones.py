@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 from engines.errors import DBPlayError
 from orchestrator.api.base import ServiceBase
-from orchestrator.store.views import SandboxView, TemplateView
+from orchestrator.store.views import SandboxView
 
 log = logging.getLogger(__name__)
 #: a clone lives only while its work runs; this bounds it if the work never ends
@@ -19,21 +19,6 @@ CLONE_TTL_S = 30 * 60
 
 
 class Clones(ServiceBase):
-    # provided by Orchestrator itself
-    def snapshot_sandbox(self, user: str, sandbox_id: str, name: str,
-                         description: str = "") -> TemplateView:
-        raise NotImplementedError
-
-    def create_sandbox(self, user: str, template: str, ttl_s: int | None = None,
-                       wait: bool = True) -> SandboxView:
-        raise NotImplementedError
-
-    def delete_sandbox(self, user: str, sandbox_id: str) -> None:
-        raise NotImplementedError
-
-    def delete_template(self, user: str, name: str) -> None:
-        raise NotImplementedError
-
     @contextlib.contextmanager
     def throwaway_clone(self, user: str, sandbox_id: str) -> Iterator[SandboxView]:
         """A new sandbox of the user's holding what ``sandbox_id`` holds now (snapshot,

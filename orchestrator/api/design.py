@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from engines.errors import Conflict, InvalidRequest
-from engines.result import SchemaInfo, StatementResult
+from engines.result import StatementResult
 from orchestrator.api.base import ServiceBase
 from orchestrator.design import ddl, live, risks
 from orchestrator.design.dbml import from_dbml, to_dbml
@@ -29,21 +29,6 @@ DIALECTS = {"postgres": "postgresql", "sqlite": "sqlite"}
 
 
 class SchemaDesigner(ServiceBase):
-    # provided by Orchestrator and its other mixins
-    def get_sandbox(self, user: str, sandbox_id: str) -> SandboxView:
-        raise NotImplementedError
-
-    def schema(self, user: str, sandbox_id: str) -> SchemaInfo:
-        raise NotImplementedError
-
-    def run_query(self, user: str, sandbox_id: str, text: str, max_rows: int | None = None,
-                  timeout_s: float | None = None) -> list[StatementResult]:
-        raise NotImplementedError
-
-    def throwaway_clone(self, user: str,
-                        sandbox_id: str) -> contextlib.AbstractContextManager[SandboxView]:
-        raise NotImplementedError
-
     # -- reading -------------------------------------------------------------------------
     def design_dialect(self, user: str, sandbox_id: str) -> str:
         engine = self.get_sandbox(user, sandbox_id).engine

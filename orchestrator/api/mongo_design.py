@@ -22,7 +22,6 @@ from engines.result import StatementResult
 from orchestrator.api.base import ServiceBase
 from orchestrator.design.mongo_index import IndexDesign, collection_ref
 from orchestrator.design.mongo_validator import infer_validator, to_fields
-from orchestrator.store.views import SandboxView
 
 LEVELS = ("strict", "moderate")
 ACTIONS = ("error", "warn")
@@ -31,14 +30,6 @@ EXAMPLES = 5
 
 
 class CollectionDesigner(ServiceBase):
-    # provided by Orchestrator and its other mixins
-    def get_sandbox(self, user: str, sandbox_id: str) -> SandboxView:
-        raise NotImplementedError
-
-    def run_query(self, user: str, sandbox_id: str, text: str, max_rows: int | None = None,
-                  timeout_s: float | None = None) -> list[StatementResult]:
-        raise NotImplementedError
-
     def _mongo(self, user: str, sandbox_id: str) -> None:
         engine = self.get_sandbox(user, sandbox_id).engine
         if engine != "mongodb":

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engines.errors import Conflict, InvalidRequest, from_dict
+from engines.formats import FORMATS
 from engines.result import ExplainResult, ImportReport, SchemaInfo, StatementResult
 from orchestrator.api.base import ServiceBase
 from orchestrator.jobs.client import CANCELLED, FINISHED
@@ -134,8 +135,6 @@ class QueryJobs(ServiceBase):
         return ImportReport(**self._result(job.id, 3600))
 
     def export(self, user: str, sandbox_id: str, query: str, fmt: str) -> Path:
-        from engines.formats import FORMATS
-
         if fmt not in FORMATS:
             raise InvalidRequest(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
         name = f"{sandbox_id}-{uuid.uuid4().hex[:8]}.{fmt}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from croniter import croniter
 from sqlalchemy import select
 
 from engines.errors import InvalidRequest, NotFound
@@ -17,8 +18,6 @@ from orchestrator.store.views import SavedQueryView, ScheduleView
 
 def next_run(cron: str, after: dt.datetime) -> dt.datetime:
     """The first time ``cron`` fires strictly after ``after`` (naive UTC)."""
-    from croniter import croniter
-
     if not croniter.is_valid(cron):
         raise InvalidRequest(f"bad cron expression {cron!r}; e.g. '0 * * * *' (hourly)")
     value: dt.datetime = croniter(cron, after).get_next(dt.datetime)

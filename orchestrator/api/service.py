@@ -42,6 +42,7 @@ from orchestrator.api.tuning import Tuning
 from orchestrator.api.web_sessions import WebSessions
 from orchestrator.config.settings import Settings, format_duration
 from orchestrator.jobs.client import JobClient
+from orchestrator.jobs.heartbeat import stack_status, status_client
 from orchestrator.jobs.uploads import UploadStore, uploads_root
 from orchestrator.results.store import ResultStore
 from orchestrator.sandboxes.connection_warning import warning_for
@@ -73,8 +74,6 @@ class Orchestrator(Accounts, Dashboards, QueryBuilder, QueryJobs, SavedWork, Sto
                    CollectionDesigner):
     def __init__(self, settings: Settings, db: Database, jobs: JobClient,
                  provisioners: Provisioners, store: TemplateStore) -> None:
-        from orchestrator.jobs.heartbeat import status_client
-
         self.settings = settings
         self.db = db
         self.jobs = jobs
@@ -107,8 +106,6 @@ class Orchestrator(Accounts, Dashboards, QueryBuilder, QueryJobs, SavedWork, Sto
         ``{"redis", "workers": {"interactive", "provision", "background"}, "scheduler",
         "provisioner": {"name", "engines"}}``. The provisioner is the one the workers
         announce (else the last one seen here, else the setting with no engines)."""
-        from orchestrator.jobs.heartbeat import stack_status
-
         fallback = self._provisioner or {"name": self.settings.provisioner, "engines": []}
         return stack_status(self._status_redis, fallback)
 

@@ -24,7 +24,6 @@ from engines.result import StatementResult, jsonable
 from orchestrator.api.base import ServiceBase
 from orchestrator.store import state
 from orchestrator.store.models import Sandbox, Share, Template, utcnow
-from orchestrator.store.views import SandboxView, TemplateView
 
 log = logging.getLogger(__name__)
 
@@ -74,25 +73,6 @@ def kept_results(results: list[StatementResult], max_rows: int = SHARE_ROWS
 
 
 class Shares(ServiceBase):
-    # provided by Orchestrator and its other mixins (which come first in its bases)
-    def snapshot_sandbox(self, user: str, sandbox_id: str, name: str,
-                         description: str = "") -> TemplateView:
-        raise NotImplementedError
-
-    def _launch(self, user: str, find_template: Callable[[Any], Template],
-                ttl_s: int | None = None, wait: bool = True) -> SandboxView:
-        raise NotImplementedError
-
-    def run_query(self, user: str, sandbox_id: str, text: str, max_rows: int | None = None,
-                  timeout_s: float | None = None) -> list[StatementResult]:
-        raise NotImplementedError
-
-    def delete_sandbox(self, user: str, sandbox_id: str) -> None:
-        raise NotImplementedError
-
-    def delete_template(self, user: str, name: str) -> None:
-        raise NotImplementedError
-
     # -- making and revoking ------------------------------------------------------
     def share_sandbox(self, user: str, sandbox_id: str, script: str = "",
                       public: bool = False) -> ShareView:

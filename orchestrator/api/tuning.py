@@ -15,15 +15,13 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from engines.errors import Conflict, InvalidRequest
-from engines.result import SchemaInfo, StatementResult
+from engines.result import StatementResult
 from orchestrator.api.base import ServiceBase
 from orchestrator.config.file_modes import private_dir, write_private
-from orchestrator.store.views import JobView, SandboxView
 from orchestrator.tuning import mongo_advisor, postgres_advisor, sqlite_advisor
 from orchestrator.tuning.runner import AdviceInputs, Runner
 from orchestrator.tuning.workload import from_history
@@ -38,25 +36,6 @@ _ADVISORS: dict[str, Callable[[AdviceInputs], dict[str, Any]]] = {
 
 
 class Tuning(ServiceBase):
-    # provided by Orchestrator and its other mixins
-    def get_sandbox(self, user: str, sandbox_id: str) -> SandboxView:
-        raise NotImplementedError
-
-    def run_query(self, user: str, sandbox_id: str, text: str, max_rows: int | None = None,
-                  timeout_s: float | None = None) -> list[StatementResult]:
-        raise NotImplementedError
-
-    def list_jobs(self, user: str, sandbox_id: str | None = None,
-                  limit: int = 50) -> list[JobView]:
-        raise NotImplementedError
-
-    def schema(self, user: str, sandbox_id: str) -> SchemaInfo:
-        raise NotImplementedError
-
-    def throwaway_clone(self, user: str, sandbox_id: str
-                        ) -> AbstractContextManager[SandboxView]:
-        raise NotImplementedError
-
     # -- the workload --------------------------------------------------------------
     def _history(self, user: str, sandbox_id: str) -> list[Any]:
         return [job.result for job in self.list_jobs(user, sandbox_id, limit=500)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engines.errors import InvalidRequest
 
@@ -223,8 +223,6 @@ QuerySpec.model_rebuild()
 def parse_spec(data: Any) -> QuerySpec:
     """A spec from its JSON form; a malformed one is an :class:`InvalidRequest` that
     names the place that does not fit."""
-    from pydantic import ValidationError
-
     try:
         return QuerySpec.model_validate(data)
     except ValidationError as exc:
