@@ -152,6 +152,27 @@ class Stack:
 
         # local PostgreSQL clusters may live outside home (root: /var/lib/postgresql/...)
         purge_servers(self.settings.home / "local")
+        self.remove_containers()
+
+    def remove_containers(self) -> None:
+        """Remove the sandbox containers of this stack's installation (a stopped stack
+        leaves its sandboxes to the next start's reaper; a test stack has no next start)."""
+        if self.settings.provisioner == "local":
+            return
+        from orchestrator.sandboxes.provisioners import docker_answers, installation_id
+
+        if not docker_answers():
+            return
+        import docker
+
+        instance = self.settings.instance or installation_id(self.settings.home)
+        client = docker.from_env()
+        try:
+            for container in client.containers.list(
+                    all=True, filters={"label": f"dbplay.instance={instance}"}):
+                container.remove(force=True, v=True)
+        finally:
+            client.close()
 
     # -- the HTTP API -----------------------------------------------------------
     @property
