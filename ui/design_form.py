@@ -1,6 +1,7 @@
 """The Design page's table form: a table's columns in an editable grid, its foreign keys
 picked from the design's tables, its indexes; "Put into the design" writes it back into
-the working design (DBML text kept in the session)."""
+the working design (DBML text kept in the session). On PostgreSQL the design's enum types
+have a grid of their own."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ import pandas as pd
 import streamlit as st
 
 from orchestrator.design.dbml import from_dbml, to_dbml
-from orchestrator.design.model import RENAME_NOTE, Column, Design, ForeignKey, Index, Table
+from orchestrator.design.model import (
+    RENAME_NOTE,
+    Column,
+    Design,
+    Enum,
+    ForeignKey,
+    Index,
+    Table,
+)
 
 NEW = "(new table)"
 ACTIONS = ["", "cascade", "set null", "restrict", "set default"]
@@ -90,6 +99,36 @@ def table_from_form(name: str, columns: pd.DataFrame, fks: pd.DataFrame,
     return table
 
 
+def _enum_frame(design: Design) -> pd.DataFrame:
+    rows = [{"name": e.name, "values": ", ".join(e.values)} for e in design.enums]
+    return pd.DataFrame(rows, columns=["name", "values"]).astype(
+        {"name": "object", "values": "object"})
+
+
+def enums_from_form(frame: pd.DataFrame) -> list[Enum]:
+    """The enum types the grid describes (rows without a name or values are skipped)."""
+    enums = []
+    for row in frame.to_dict("records"):
+        name = _text(row.get("name")).strip()
+        values = [v.strip() for v in _text(row.get("values")).split(",") if v.strip()]
+        if name and values:
+            enums.append(Enum(name, list(dict.fromkeys(values))))
+    return enums
+
+
+def _render_enums(design: Design, dialect: str, key: str) -> str | None:
+    """The enum grid; returns the new DBML when the user put the enums into the design."""
+    st.caption("Enum types (values comma separated, in their order). A column uses one by "
+               "naming it as its type. Values can be added; removing a type drops it.")
+    frame = st.data_editor(_enum_frame(design), num_rows="dynamic", hide_index=True,
+                           key=f"{key}_enums", width="stretch")
+    if not st.button("Put the enums into the design", key=f"{key}_put_enums",
+                     icon=":material/list:"):
+        return None
+    design.enums = enums_from_form(frame)
+    return to_dbml(design, dialect)
+
+
 def render(dbml: str, dialect: str, key: str) -> str | None:
     """The form; returns the new DBML when the user put a table into (or removed one
     from) the design, else None."""
@@ -134,4 +173,7 @@ def render(dbml: str, dialect: str, key: str) -> str | None:
                                          icon=":material/delete:"):
         design.tables.remove(old)
         return to_dbml(design, dialect)
+    if dialect == "postgresql":
+        st.divider()
+        return _render_enums(design, dialect, key)
     return None

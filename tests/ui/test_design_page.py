@@ -42,3 +42,32 @@ def test_a_destructive_design_is_flagged_and_not_applied_without_consent(app, us
     assert any("--allow-destructive" in e.value for e in at.error)
     columns = {c.name for c in api.schema(user, sandbox.id).table("Track").columns}
     assert "Composer" in columns
+
+
+def test_a_postgresql_design_lists_its_enums_and_an_enum_put_in_is_created_on_apply(
+        app, user, api):
+    pagila = api.create_sandbox(user, "pagila")
+    at = app(user, "design", current_sandbox=pagila.id)
+    no_crash(at)
+    key = f"design_form_{pagila.id}"
+    grid = next(d for d in at.dataframe if d.key == f"{key}_enums")
+    assert grid.value.to_dict("records") == [
+        {"name": "mpaa_rating", "values": "G, PG, PG-13, R, NC-17"}]
+    at.session_state[f"{key}_enums"] = {
+        "edited_rows": {}, "deleted_rows": [],
+        "added_rows": [{"name": "mood", "values": "sad, ok, happy"}]}
+    at.button(key=f"{key}_put_enums").click().run()
+    no_crash(at)
+    assert 'Enum "mood" {' in at.text_area[0].value
+    assert "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');" in _codes(at)
+    at.button(key=f"design_apply_{pagila.id}").click().run()
+    no_crash(at)
+    assert any("Applied" in s.value for s in at.success)
+    (answer,) = api.run_query(user, pagila.id, "SELECT enum_range(NULL::mood)::text AS r")
+    assert answer.rows == [["{sad,ok,happy}"]]
+
+
+def test_a_sqlite_design_has_no_enum_grid(app, user, sandbox):
+    at = app(user, "design")
+    no_crash(at)
+    assert not [d for d in at.dataframe if d.key == f"design_form_{sandbox.id}_enums"]
