@@ -12,15 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from orchestrator.design.dbml import from_dbml, to_dbml
-from orchestrator.design.model import (
-    RENAME_NOTE,
-    Column,
-    Design,
-    Enum,
-    ForeignKey,
-    Index,
-    Table,
-)
+from orchestrator.design.model import RENAME_NOTE, Column, Design, Enum, ForeignKey, Index, Table
 
 NEW = "(new table)"
 ACTIONS = ["", "cascade", "set null", "restrict", "set default"]
