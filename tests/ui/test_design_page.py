@@ -71,3 +71,20 @@ def test_a_sqlite_design_has_no_enum_grid(app, user, sandbox):
     at = app(user, "design")
     no_crash(at)
     assert not [d for d in at.dataframe if d.key == f"design_form_{sandbox.id}_enums"]
+
+
+def test_a_click_on_a_table_in_the_diagram_opens_it_in_the_form(app, user, sandbox):
+    at = app(user, "design")
+    no_crash(at)
+    charts = [e for e in at.main if getattr(e, "type", None) == "vega_lite_chart"]
+    assert [c.key for c in charts] == [f"design_diagram_{sandbox.id}"]
+    at.session_state[f"design_diagram_{sandbox.id}"] = {
+        "selection": {"pick": [{"table": "Track"}]}}
+    at.run()
+    no_crash(at)
+    table = at.selectbox(key=f"design_form_{sandbox.id}_table")
+    assert table.value == "Track"
+    assert at.text_input(key=f"design_form_{sandbox.id}_Track_name").value == "Track"
+    # the click is applied once: the form's own picker then decides
+    table.set_value("Album").run()
+    assert at.selectbox(key=f"design_form_{sandbox.id}_table").value == "Album"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from engines.result import ColumnInfo, ForeignKey, PlanNode, SchemaInfo, TableInfo
+from orchestrator.design.model import Design, Table
+from orchestrator.design.model import ForeignKey as DesignKey
+from ui.design_diagram import boxes, chart, columns_of, lines
 from ui.er_diagram import er_dot, related_tables
 from ui.plans import plan_tree
 
@@ -49,3 +52,31 @@ def test_er_diagram_leaves_out_views_and_unrelated_tables_when_keys_exist():
 def test_without_foreign_keys_every_table_is_drawn():
     schema = SchemaInfo("sqlite", tables=[TableInfo("x"), TableInfo("y")])
     assert [t.name for t in related_tables(schema)] == ["x", "y"]
+
+
+def _design(*tables: Table) -> Design:
+    return Design(tables=list(tables))
+
+
+def test_design_diagram_puts_each_table_right_of_the_tables_it_references():
+    design = _design(
+        Table("Track", foreign_keys=[DesignKey(["AlbumId"], "Album", ["AlbumId"]),
+                                     DesignKey(["GenreId"], "Genre", ["GenreId"])]),
+        Table("Album", foreign_keys=[DesignKey(["ArtistId"], "Artist", ["ArtistId"])]),
+        Table("Artist"), Table("Genre"),
+        Table("Employee", foreign_keys=[DesignKey(["ReportsTo"], "Employee", ["EmployeeId"])]))
+    assert columns_of(design) == {"Artist": 0, "Genre": 0, "Employee": 0, "Album": 1,
+                                  "Track": 2}
+    placed = boxes(design).set_index("table")
+    assert placed.loc["Album", "x"] > placed.loc["Artist", "x2"]
+    drawn = lines(design, boxes(design))
+    assert sorted(drawn["fk"]) == ["Album(ArtistId) → Artist(ArtistId)",
+                                   "Track(AlbumId) → Album(AlbumId)",
+                                   "Track(GenreId) → Genre(GenreId)"]  # no self-line
+
+
+def test_design_diagram_layout_ends_on_a_foreign_key_cycle():
+    design = _design(Table("a", foreign_keys=[DesignKey(["b_id"], "b", ["id"])]),
+                     Table("b", foreign_keys=[DesignKey(["a_id"], "a", ["id"])]))
+    assert set(columns_of(design).values()) <= {0, 1}
+    assert chart(design).to_dict()["layer"]  # it draws

@@ -1,5 +1,6 @@
 """End to end in a real browser: a table created by the Design page's form, previewed and
-applied to a sandbox. Screenshots go to ``test-artifacts/screenshots/design-*.png``."""
+applied to a sandbox, then opened in the form by a click on the design's diagram.
+Screenshots go to ``test-artifacts/screenshots/design-*.png``."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def _shot(page: Any, name: str) -> None:
 def test_a_table_created_by_form_is_applied_to_the_sandbox(
         stack: Stack, app_url: str, browser: Any) -> None:  # noqa: F811  (the fixtures)
     api = stack.api()
-    for name in ("1-form", "2-preview", "3-applied"):
+    for name in ("1-form", "2-preview", "3-applied", "4-clicked"):
         (SHOTS / f"design-{name}.png").unlink(missing_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1800})
     page.set_default_timeout(60_000)
@@ -57,5 +58,15 @@ def test_a_table_created_by_form_is_applied_to_the_sandbox(
         _shot(page, "3-applied")
         assert page.get_by_test_id("stException").count() == 0
         assert "wishlist" in {t.name for t in api.schema("alice", sandbox.id).tables}
+        # the diagram's one box is its centre: a click opens the table in the form
+        diagram = page.locator(f".st-key-design_diagram_{sandbox.id}")
+        diagram.locator("canvas, svg").first.wait_for()
+        diagram.click()
+        # the form's fields for an existing table (keyed by its name) replace the new one's
+        opened = widget(page, f"design_form_{sandbox.id}_wishlist_name", "input")
+        opened.wait_for()
+        _shot(page, "4-clicked")
+        assert opened.input_value() == "wishlist"
+        assert page.get_by_text("Remove from the design").count() == 1
     finally:
         api.delete_sandbox("alice", sandbox.id)

@@ -14,7 +14,8 @@ import streamlit as st
 
 from engines.errors import DBPlayError
 from engines.registry import descriptor_for
-from ui import design_form, design_preview, er_diagram, feedback, mongo_design, picker, session
+from orchestrator.design.dbml import from_dbml
+from ui import design_diagram, design_form, design_preview, feedback, mongo_design, picker, session
 
 #: sqlglot's names of the dialects whose DDL can be converted
 DDL_DIALECTS = ["postgres", "mysql", "sqlite", "tsql", "oracle", "snowflake", "bigquery",
@@ -111,7 +112,6 @@ def _actions(user: str, sandbox_id: str, keys: dict[str, str], answer: dict[str,
             api.design_migration(user, sandbox_id, dbml, apply=True, allow_destructive=allow)
             feedback.flash("Applied: the sandbox now matches the design.")
             st.session_state.pop(keys["preview"], None)
-            st.session_state.pop(f"design_schema_{sandbox_id}", None)
             st.session_state.pop(keys["dbml"], None)  # read again from the sandbox
             st.session_state.pop(keys["outcome"], None)
             st.rerun()
@@ -120,15 +120,27 @@ def _actions(user: str, sandbox_id: str, keys: dict[str, str], answer: dict[str,
         design_preview.render_clone(outcome["clone"])
 
 
-def _diagram(user: str, sandbox_id: str) -> None:
-    cache = f"design_schema_{sandbox_id}"
-    if cache not in st.session_state:
-        with feedback.guard():
-            st.session_state[cache] = session.orchestrator().schema(user, sandbox_id)
-    schema = st.session_state.get(cache)
-    if schema is not None and schema.tables:
-        with st.expander("ER diagram of the sandbox", expanded=False):
-            st.graphviz_chart(er_diagram.er_dot(schema), width="stretch")
+def _diagram(sandbox_id: str, keys: dict[str, str]) -> None:
+    """The working design's tables; a click on one opens it in the table form."""
+    try:
+        design = from_dbml(st.session_state[keys["dbml"]])
+    except DBPlayError:
+        return  # the DBML tab says what does not parse
+    if not design.tables:
+        return
+    with st.expander("Diagram of the design: click a table to edit it in the form",
+                     expanded=True):
+        event = st.altair_chart(design_diagram.chart(design), width="content",
+                                on_select="rerun",
+                                selection_mode=design_diagram.PICK,
+                                key=f"design_diagram_{sandbox_id}")
+    table = design_diagram.picked(event)
+    applied = f"design_diagram_picked_{sandbox_id}"
+    # a click is applied once: later runs keep whatever the form's table picker says
+    if table != st.session_state.get(applied):
+        st.session_state[applied] = table
+        if table is not None and design.table(table) is not None:
+            st.session_state[f"design_form_{sandbox_id}_table"] = table
 
 
 def main() -> None:
@@ -152,7 +164,7 @@ def main() -> None:
             _start_over(user, sandbox.id, keys)
         if keys["dbml"] not in st.session_state:
             return
-    _diagram(user, sandbox.id)
+    _diagram(sandbox.id, keys)
     st.button("Start over from the sandbox", key=f"design_reset_{sandbox.id}",
               icon=":material/restart_alt:", on_click=_start_over, args=(user, sandbox.id, keys))
     dialect = "postgresql" if sandbox.engine == "postgres" else "sqlite"
