@@ -62,34 +62,84 @@ def value_of(text: str) -> Any:
         return text
 
 
+def _condition(row: dict[str, Any]) -> dict[str, Any] | None:
+    if not row.get("column") or not row.get("op"):
+        return None
+    item: dict[str, Any] = {"type": "condition", "column": row["column"], "op": row["op"]}
+    if row["op"] not in ("is null", "is not null"):
+        value = value_of(str(row.get("value") or ""))
+        if row["op"] in ("like", "not like"):
+            value = str(row.get("value") or "")
+        item["value"] = value
+    return item
+
+
 def _conditions(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    items = []
+    return [c for c in map(_condition, frame.to_dict("records")) if c is not None]
+
+
+def condition_groups(frame: pd.DataFrame) -> list[list[dict[str, Any]]]:
+    """The conditions by their ``group`` cell (1 when empty), in group order."""
+    groups: dict[int, list[dict[str, Any]]] = {}
     for row in frame.to_dict("records"):
-        if not row.get("column") or not row.get("op"):
+        condition = _condition(row)
+        if condition is None:
             continue
-        item: dict[str, Any] = {"type": "condition", "column": row["column"], "op": row["op"]}
-        if row["op"] not in ("is null", "is not null"):
-            value = value_of(str(row.get("value") or ""))
-            if row["op"] in ("like", "not like"):
-                value = str(row.get("value") or "")
-            item["value"] = value
-        items.append(item)
-    return items
+        number = row.get("group")
+        group = 1 if number is None or pd.isna(number) else int(number)
+        groups.setdefault(group, []).append(condition)
+    return [groups[g] for g in sorted(groups)]
 
 
-def _condition_editor(label: str, options: list[str], key: str) -> list[dict[str, Any]]:
-    empty = pd.DataFrame({"column": pd.Series([], dtype="object"),
-                          "op": pd.Series([], dtype="object"),
-                          "value": pd.Series([], dtype="object")})
-    frame = st.data_editor(empty, key=key, num_rows="dynamic", width="stretch",
-                           column_config={
-                               "column": st.column_config.SelectboxColumn(label, options=options),
-                               "op": st.column_config.SelectboxColumn("operator",
-                                                                      options=OPERATORS),
-                               "value": st.column_config.TextColumn(
-                                   "value", help="text, a number, or a JSON list for in / "
-                                                 "between")})
-    return _conditions(frame)
+def filter_tree(groups: list[list[dict[str, Any]]], inside: str,
+                between: str) -> dict[str, Any] | None:
+    """The spec's filter for condition groups: one group combines its conditions with
+    ``inside``; several groups are each combined so, then joined with ``between``
+    (``(a AND b) OR (c AND d)``)."""
+    groups = [g for g in groups if g]
+    if not groups:
+        return None
+    if len(groups) == 1:
+        return {"type": "group", "combine": inside, "items": groups[0]}
+    return {"type": "group", "combine": between,
+            "items": [{"type": "group", "combine": inside, "items": g} for g in groups]}
+
+
+def _condition_frame(grouped: bool) -> pd.DataFrame:
+    columns = {"column": pd.Series([], dtype="object"), "op": pd.Series([], dtype="object"),
+               "value": pd.Series([], dtype="object")}
+    if grouped:
+        columns["group"] = pd.Series([], dtype="Int64")
+    return pd.DataFrame(columns)
+
+
+def _condition_editor(label: str, options: list[str], key: str,
+                      grouped: bool = False) -> pd.DataFrame:
+    config: dict[str, Any] = {
+        "column": st.column_config.SelectboxColumn(label, options=options),
+        "op": st.column_config.SelectboxColumn("operator", options=OPERATORS),
+        "value": st.column_config.TextColumn(
+            "value", help="text, a number, or a JSON list for in / between")}
+    if grouped:
+        config["group"] = st.column_config.NumberColumn(
+            "group", min_value=1, step=1, default=1,
+            help="conditions with the same number form one group (in brackets)")
+    frame: pd.DataFrame = st.data_editor(_condition_frame(grouped), key=key,
+                                         num_rows="dynamic", width="stretch",
+                                         column_config=config)
+    return frame
+
+
+def _filter_step(columns: list[str], key: str) -> dict[str, Any] | None:
+    st.markdown("**3 · Filter**")
+    inside_col, between_col = st.columns(2)
+    inside = inside_col.radio("Combine conditions in a group with", ["and", "or"],
+                              horizontal=True, key=f"{key}_combine")
+    between = between_col.radio("Combine the groups with", ["or", "and"], horizontal=True,
+                                key=f"{key}_between",
+                                help="groups are numbered in the table's group column")
+    frame = _condition_editor("column", columns, f"{key}_filter", grouped=True)
+    return filter_tree(condition_groups(frame), inside, between)
 
 
 def render(schema: SchemaInfo, key: str) -> dict[str, Any] | None:
@@ -118,12 +168,9 @@ def render(schema: SchemaInfo, key: str) -> dict[str, Any] | None:
     if joins:
         spec["joins"] = joins
     columns = columns_of(schema, joined)
-    st.markdown("**3 · Filter**")
-    combine = st.radio("Combine conditions with", ["and", "or"], horizontal=True,
-                       key=f"{key}_combine")
-    items = _condition_editor("column", columns, f"{key}_filter")
-    if items:
-        spec["filter"] = {"type": "group", "combine": combine, "items": items}
+    tree = _filter_step(columns, key)
+    if tree is not None:
+        spec["filter"] = tree
     keys = st.multiselect("4 · Group by", columns, key=f"{key}_group")
     aggregates = _aggregates(columns, f"{key}_aggs") if keys or st.toggle(
         "Aggregate without grouping", key=f"{key}_agg_all") else []
@@ -131,8 +178,8 @@ def render(schema: SchemaInfo, key: str) -> dict[str, Any] | None:
         spec["group_by"] = keys
         spec["aggregates"] = aggregates
         st.caption("HAVING: conditions on the aggregates or group keys")
-        having = _condition_editor("aggregate", [a["name"] for a in aggregates] + keys,
-                                   f"{key}_having")
+        having = _conditions(_condition_editor(
+            "aggregate", [a["name"] for a in aggregates] + keys, f"{key}_having"))
         if having:
             spec["having"] = {"type": "group", "items": having}
         labels = [k.rsplit(".", 1)[-1] for k in keys] + [a["name"] for a in aggregates]

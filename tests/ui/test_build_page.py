@@ -42,3 +42,29 @@ def test_sql_outside_the_builder_is_refused_in_words(app, user, sandbox):
     at.button(key="bd_read").click().run()
     no_crash(at)
     assert any("only SELECT" in e for e in texts(at, "error"))
+
+
+def test_numbered_condition_groups_make_an_or_of_ands(app, user, sandbox, api):
+    at = app(user, "build")
+    key = f"bd_{sandbox.id}"
+    at.selectbox(key=f"{key}_source").select("Track").run()
+    at.session_state[f"{key}_filter"] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
+        {"column": "Track.GenreId", "op": "=", "value": "1", "group": 1},
+        {"column": "Track.Milliseconds", "op": ">", "value": "300000", "group": 1},
+        {"column": "Track.GenreId", "op": "in", "value": "[2, 3]", "group": 2}]}
+    at.run()
+    no_crash(at)
+    (sql,) = [c.value for c in at.code if "WHERE" in c.value]
+    assert ('(("Track"."GenreId" = 1 AND "Track"."Milliseconds" > 300000) '
+            'OR "Track"."GenreId" IN (2, 3))') in sql
+    (exact,) = api.run_query(user, sandbox.id, "SELECT count(*) FROM Track WHERE "
+                             "(GenreId = 1 AND Milliseconds > 300000) OR GenreId IN (2, 3)")
+    headers = [e.label for e in at.expander]
+    assert any(f"{exact.rows[0][0]:,} rows" in h and "filter" in h for h in headers), headers
+    # AND within a group, then the groups ORed: switching both flips the meaning
+    at.radio(key=f"{key}_combine").set_value("or").run()
+    at.radio(key=f"{key}_between").set_value("and").run()
+    (flipped,) = api.run_query(user, sandbox.id, "SELECT count(*) FROM Track WHERE "
+                               "(GenreId = 1 OR Milliseconds > 300000) AND GenreId IN (2, 3)")
+    headers = [e.label for e in at.expander]
+    assert any(f"{flipped.rows[0][0]:,} rows" in h and "filter" in h for h in headers), headers
