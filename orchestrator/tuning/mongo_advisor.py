@@ -58,7 +58,11 @@ class Measure:
 
 # -- the workload ------------------------------------------------------------------------
 def profiled_text(command: Mapping[str, Any]) -> str | None:
-    """The mongosh statement of a profiled ``find``/``aggregate`` command."""
+    """The mongosh statement of a profiled ``find``/``aggregate`` command (None for the
+    server's own ``system.*`` collections: the advisor's reads of the profile itself)."""
+    collection = command.get("find", command.get("aggregate"))
+    if isinstance(collection, str) and collection.startswith("system."):
+        return None
     if "find" in command:
         text = (f"{collection_ref(str(command['find']))}.find("
                 f"{json.dumps(command.get('filter') or {})})")

@@ -132,6 +132,8 @@ def test_profiled_commands_become_statements_of_the_same_shape() -> None:
     assert agg == 'db.getCollection("my orders").aggregate([{"$match": {"sku": "s1"}}])'
     assert read_of(agg) is not None
     assert profiled_text({"insert": "orders"}) is None
+    # the advisor's own read of the profile is not workload
+    assert profiled_text({"aggregate": "system.profile", "pipeline": []}) is None
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from engines.errors import RestoreError
 from engines.registry import connect
 from orchestrator.sandboxes.local.process import answers
 from orchestrator.sandboxes.local.provisioner import LocalProvisioner, purge_servers, stop_servers
+from orchestrator.sandboxes.local.servers import MongoProcess
 from orchestrator.sandboxes.provisioning import SandboxHandle, SandboxRequest
 from tests.conftest import REPO
 from tests.servers import unavailable
@@ -361,3 +362,13 @@ def test_local_files_are_private_and_the_registry_holds_no_password(
     assert loose == []
     records = " ".join(p.read_text() for p in provisioner.layout.registry_dir.glob("*.json"))
     assert "pw-" not in records and "postgresql://" not in records  # no password kept
+
+
+def test_a_real_mongod_profiles_every_operation_for_the_advisors_workload(
+        tmp_path: Path) -> None:
+    """Only the command line is checked: no mongod binary exists on this machine (the
+    stand-in has no profiler, a known gap)."""
+    server = MongoProcess(Path("/usr/bin/mongod"), tmp_path)
+    argv = server.argv(27017, auth=True)
+    assert argv[argv.index("--profile") + 1] == "2"
+    assert "--auth" in argv

@@ -293,17 +293,7 @@ class MongoProcess:
         private_dir(self.data_dir)
         if not port_is_free(port):
             raise PortTaken(f"port {port} of this MongoDB sandbox is taken")
-        if self.is_standin:
-            argv = limited([str(self.executable), "--data-dir", str(self.data_dir),
-                            "--host", "127.0.0.1", "-p", str(port),
-                            "--log-file", str(self.log_file),
-                            "--pid-file", str(self.root / "server.pid")],
-                           MONGO_STANDIN_ADDRESS_SPACE)
-        else:
-            argv = [str(self.executable), "--dbpath", str(self.data_dir), "--bind_ip",
-                    "127.0.0.1", "--port", str(port), "--logpath", str(self.log_file),
-                    "--logappend", "--wiredTigerCacheSizeGB", "0.25",
-                    *(["--auth"] if auth else [])]
+        argv = self.argv(port, auth=auth)
         log = open_private_log(self.log_file)
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -321,6 +311,21 @@ class MongoProcess:
         wait_until(lambda: port_open(port) and answers(
             "mongodb", f"mongodb://127.0.0.1:{port}/admin"), START_DEADLINE_S,
             "starting the MongoDB server", died)
+
+    def argv(self, port: int, *, auth: bool) -> list[str]:
+        """The server's command line. A real ``mongod`` profiles every operation
+        (``--profile 2``, into each database's capped ``system.profile``): the tuning
+        advisor's workload of statements sent by any client, not only the playground."""
+        if self.is_standin:
+            return limited([str(self.executable), "--data-dir", str(self.data_dir),
+                            "--host", "127.0.0.1", "-p", str(port),
+                            "--log-file", str(self.log_file),
+                            "--pid-file", str(self.root / "server.pid")],
+                           MONGO_STANDIN_ADDRESS_SPACE)
+        return [str(self.executable), "--dbpath", str(self.data_dir), "--bind_ip",
+                "127.0.0.1", "--port", str(port), "--logpath", str(self.log_file),
+                "--logappend", "--wiredTigerCacheSizeGB", "0.25", "--profile", "2",
+                *(["--auth"] if auth else [])]
 
     def stop(self) -> bool:
         pid = self.running_pid()
