@@ -1,5 +1,7 @@
 """UI fixtures: one real stack (Redis, workers, scheduler, local provisioner) for the whole
-UI suite, and AppTest apps signed in as a user of your choice.
+UI suite, and AppTest apps signed in as a user of your choice. Browser tests get, per
+module, a stack of their own, its Streamlit server, Chromium, and a fresh page per test
+(helpers in ``tests/ui/browser.py``).
 
 AppTest runs the app in this process, so the stack's ``DBPLAY_*`` settings are put into
 ``os.environ`` for the test; ``ui.session`` keys its cached orchestrator on them.
@@ -8,6 +10,11 @@ AppTest runs the app in this process, so the stack's ``DBPLAY_*`` settings are p
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +24,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.orchestrator.conftest import Stack
+from tests.servers import free_port, unavailable
+from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, REPO
 from ui.session import USER_KEY
 
 APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
@@ -78,6 +87,70 @@ def app(stack_env: Stack) -> Callable[..., AppTest]:
 def sandbox(api: Any, user: str) -> Any:
     """A ready chinook-sqlite sandbox of ``user``."""
     return api.create_sandbox(user, SQLITE_TEMPLATE)
+
+
+# -- browser tests -----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = Stack(tmp_path_factory.mktemp("dbplay-e2e-home"))
+    try:
+        yield stack.start()
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def app_url(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = (tmp_path_factory.mktemp("streamlit") / "streamlit.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"],
+        cwd=REPO, env=stack.env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            unavailable(f"streamlit did not start (see {log.name})")
+        time.sleep(0.2)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if shutil.which(CHROMIUM) is None:
+        unavailable("Debian's chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (no cookies) and page, 1400 x 1400."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1400})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
 
 
 def texts(at: AppTest, kind: str) -> list[str]:

@@ -10,19 +10,9 @@ from typing import Any
 import pytest
 
 from tests.orchestrator.conftest import Stack
-from tests.ui import test_e2e_browser as e2e
-from tests.ui.test_e2e_browser import (
-    SHOTS,
-    SLOW_S,
-    create_first_account,
-    go,
-    settle,
-    shot,
-    widget,
-)
+from tests.ui.browser import SHOTS, SLOW_S, create_first_account, go, settle, shot, widget
 
 pytestmark = pytest.mark.e2e
-stack, app_url, browser = e2e.stack, e2e.app_url, e2e.browser
 
 SHOT = "12-build-chart"
 AXIS_TEXT = ("() => Array.from(document.querySelectorAll("

@@ -16,21 +16,10 @@ import pytest
 
 from tests.orchestrator.conftest import Stack
 from tests.servers import unavailable
-from tests.ui import test_e2e_browser as e2e
+from tests.ui.browser import SHOTS, SLOW_S, create_first_account, go, settle, shot, widget
 from tests.ui.editor_driver import press, set_text
-from tests.ui.test_e2e_browser import (
-    SHOTS,
-    SLOW_S,
-    create_first_account,
-    go,
-    settle,
-    shot,
-    widget,
-)
 
 pytestmark = pytest.mark.e2e
-# the same real stack, Streamlit server and Chromium as the main browser test (own copies)
-stack, app_url, browser = e2e.stack, e2e.app_url, e2e.browser
 
 SHOT = "09-month-chart"
 RENTALS = "SELECT rental_date FROM rental;"

@@ -9,17 +9,7 @@ from typing import Any
 import pytest
 
 from tests.orchestrator.conftest import Stack
-from tests.ui.test_e2e_browser import (  # noqa: F401  (fixtures used by name)
-    SHOTS,
-    app_url,
-    browser,
-    create_first_account,
-    go,
-    settle,
-    shot,
-    stack,
-    widget,
-)
+from tests.ui.browser import SHOTS, create_first_account, go, settle, shot, widget
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +22,7 @@ def chart_drawn(page: Any) -> None:
 
 
 def test_a_dashboard_survives_deleting_its_sandbox_and_refreshes_with_a_filter(
-        stack: Stack, app_url: str, browser: Any):  # noqa: F811
+        stack: Stack, app_url: str, browser: Any):
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     page.set_default_timeout(120_000)
     try:
@@ -42,7 +32,7 @@ def test_a_dashboard_survives_deleting_its_sandbox_and_refreshes_with_a_filter(
         raise
 
 
-def survives_and_filters(stack: Stack, page: Any, url: str) -> None:  # noqa: F811
+def survives_and_filters(stack: Stack, page: Any, url: str) -> None:
     api = stack.api()
     create_first_account(page, stack, url)
 

@@ -9,16 +9,7 @@ from typing import Any
 import pytest
 
 from tests.orchestrator.conftest import Stack
-from tests.ui.test_e2e_browser import (  # noqa: F401  (fixtures)
-    SHOTS,
-    app_url,
-    browser,
-    create_first_account,
-    go,
-    settle,
-    stack,
-    widget,
-)
+from tests.ui.browser import SHOTS, create_first_account, go, settle, widget
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +21,7 @@ def _shot(page: Any, name: str) -> None:
 
 
 def test_a_table_created_by_form_is_applied_to_the_sandbox(
-        stack: Stack, app_url: str, browser: Any) -> None:  # noqa: F811  (the fixtures)
+        stack: Stack, app_url: str, browser: Any) -> None:
     api = stack.api()
     for name in ("1-form", "2-preview", "3-applied", "4-clicked"):
         (SHOTS / f"design-{name}.png").unlink(missing_ok=True)

@@ -9,35 +9,26 @@ sandbox. Screenshots go to ``test-artifacts/screenshots/playground-*.png``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.orchestrator.conftest import Stack
-from tests.ui import test_e2e_browser as e2e
+from tests.ui.browser import clear_shots, settle, shot, sign_in, widget
 from tests.ui.editor_driver import ace_frame, press, select_line, set_text
-from tests.ui.test_e2e_browser import SHOTS, settle, widget
 
 pytestmark = pytest.mark.e2e
-stack, app_url, browser = e2e.stack, e2e.app_url, e2e.browser  # this module's own stack
 
 USER, PASSWORD = "alice", "correct horse battery staple"
 TEMPLATE = "chinook-sqlite"
-SHOT_NAMES = ("1-selection", "2-autocomplete", "3-fresh-panels", "4-other-sandbox",
-              "5-reloaded", "6-deep-link", "7-signed-out")
+SHOT_NAMES = tuple(f"playground-{name}" for name in (
+    "1-selection", "2-autocomplete", "3-fresh-panels", "4-other-sandbox", "5-reloaded",
+    "6-deep-link", "7-signed-out"))
 
 
 @pytest.fixture(scope="module", autouse=True)
 def fresh_shots() -> None:
-    for name in SHOT_NAMES:
-        (SHOTS / f"playground-{name}.png").unlink(missing_ok=True)
-
-
-def shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    settle(page)
-    page.screenshot(path=str(SHOTS / f"playground-{name}.png"), full_page=True)
+    clear_shots(*SHOT_NAMES)
 
 
 @pytest.fixture(scope="module")
@@ -53,17 +44,8 @@ def sandboxes(stack: Stack, account: str) -> list[Any]:
     return [api.create_sandbox(account, TEMPLATE), api.create_sandbox(account, TEMPLATE)]
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1400})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    yield page
-    context.close()
-
-
-def sign_in(page: Any, url: str) -> None:
-    e2e.sign_in(page, url, USER, PASSWORD)
+def sign_in_alice(page: Any, url: str) -> None:
+    sign_in(page, url, USER, PASSWORD)
 
 
 def open_playground(page: Any, url: str, sandbox_id: str) -> None:
@@ -92,7 +74,7 @@ def wait_for_tabs(page: Any, first: str) -> list[str]:
 
 def test_ctrl_enter_runs_only_the_selection_and_autocomplete_offers_a_column(
         app_url: str, page: Any, sandboxes: list[Any]) -> None:
-    sign_in(page, app_url)
+    sign_in_alice(page, app_url)
     open_playground(page, app_url, sandboxes[0].id)
     frame = set_text(page, "SELECT 1 AS one;\nSELECT Name FROM Genre ORDER BY GenreId;")
     select_line(frame, 2)
@@ -101,7 +83,7 @@ def test_ctrl_enter_runs_only_the_selection_and_autocomplete_offers_a_column(
     assert len(labels) == 1 and labels[0].startswith("✓ 1: SELECT Name FROM Genre"), labels
     rows = page.get_by_test_id("stMetricValue").first.inner_text()
     assert rows == "25", rows  # the 25 genres: the selected statement's result
-    shot(page, "1-selection")
+    shot(page, "playground-1-selection")
 
     # nothing selected: Ctrl+Enter runs everything
     frame = set_text(page, "SELECT 1 AS one;\nSELECT 2 AS two;")
@@ -117,13 +99,13 @@ def test_ctrl_enter_runs_only_the_selection_and_autocomplete_offers_a_column(
     popup = frame.locator(".ace_autocomplete")
     popup.wait_for()
     popup.get_by_text("Milliseconds").first.wait_for()
-    shot(page, "2-autocomplete")
+    shot(page, "playground-2-autocomplete")
 
 
 def test_panels_of_an_earlier_run_or_another_sandbox_never_show(
         app_url: str, page: Any, sandboxes: list[Any]) -> None:
     first, second = sandboxes
-    sign_in(page, app_url)
+    sign_in_alice(page, app_url)
     open_playground(page, app_url, first.id)
     frame = set_text(page, "SELECT TrackId, Name FROM Track;")
     press(frame, "Control+Enter")
@@ -140,7 +122,7 @@ def test_panels_of_an_earlier_run_or_another_sandbox_never_show(
     assert wait_for_tabs(page, "SELECT Name FROM Genre") == ["✓ 1: SELECT Name FROM Genre;"]
     assert page.get_by_text("Query plan").count() == 0
     assert page.locator(".st-key-pg_r0_download").count() == 0
-    shot(page, "3-fresh-panels")
+    shot(page, "playground-3-fresh-panels")
 
     # another sandbox: the first one's results are not shown under it
     open_playground(page, app_url, second.id)
@@ -148,24 +130,24 @@ def test_panels_of_an_earlier_run_or_another_sandbox_never_show(
     assert page.get_by_role("tab").count() == 0
     assert page.get_by_text("Query plan").count() == 0
     assert page.locator(".st-key-pg_r0_download").count() == 0
-    shot(page, "4-other-sandbox")
+    shot(page, "playground-4-other-sandbox")
 
 
 def test_a_reload_keeps_the_session_and_signing_out_ends_it(
         app_url: str, page: Any, sandboxes: list[Any], stack: Stack) -> None:
-    sign_in(page, app_url)
+    sign_in_alice(page, app_url)
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     assert "dbplay_session" in cookies
     page.reload()
     page.get_by_text("Signed in as").wait_for()
     assert page.get_by_role("button", name="Sign in").count() == 0
-    shot(page, "5-reloaded")
+    shot(page, "playground-5-reloaded")
 
     # a deep link opens the sandbox it names, still signed in
     open_playground(page, app_url, sandboxes[1].id)
     assert sandboxes[1].id[:8] in picked_sandbox(page)
     assert f"sandbox={sandboxes[1].id}" in page.url
-    shot(page, "6-deep-link")
+    shot(page, "playground-6-deep-link")
 
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("button", name="Sign in").wait_for()
@@ -173,4 +155,4 @@ def test_a_reload_keeps_the_session_and_signing_out_ends_it(
     page.reload()
     page.get_by_role("button", name="Sign in").wait_for()
     assert page.get_by_text("Signed in as").count() == 0
-    shot(page, "7-signed-out")
+    shot(page, "playground-7-signed-out")

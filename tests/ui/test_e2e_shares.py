@@ -9,35 +9,25 @@ in the editor, while Alice's sandbox keeps its data. Screenshots go to
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.orchestrator.conftest import Stack
-from tests.ui import test_e2e_browser as e2e
+from tests.ui.browser import clear_shots, settle, shot, sign_in
 from tests.ui.editor_driver import ace_frame
-from tests.ui.test_e2e_browser import SHOTS, settle
 
 pytestmark = pytest.mark.e2e
-stack, app_url, browser = e2e.stack, e2e.app_url, e2e.browser  # this module's own stack
 
 OWNER, OPENER, PASSWORD = "alice", "bob", "correct horse battery staple"
 TEMPLATE = "chinook-sqlite"
 SCRIPT = "SELECT Name FROM Genre ORDER BY GenreId LIMIT 3"
-SHOT_NAMES = ("1-public-view", "2-signed-in-view", "3-own-copy")
+SHOT_NAMES = tuple(f"shares-{name}" for name in ("1-public-view", "2-signed-in-view", "3-own-copy"))
 
 
 @pytest.fixture(scope="module", autouse=True)
 def fresh_shots() -> None:
-    for name in SHOT_NAMES:
-        (SHOTS / f"shares-{name}.png").unlink(missing_ok=True)
-
-
-def shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    settle(page)
-    page.screenshot(path=str(SHOTS / f"shares-{name}.png"), full_page=True)
+    clear_shots(*SHOT_NAMES)
 
 
 @pytest.fixture(scope="module")
@@ -50,15 +40,6 @@ def shared(stack: Stack) -> tuple[str, str]:
     return sandbox.id, api.share_sandbox(OWNER, sandbox.id, SCRIPT, public=True).id
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1400})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    yield page
-    context.close()
-
-
 def test_a_public_share_shows_its_script_and_results_to_someone_not_signed_in(
         app_url: str, page: Any, shared: tuple[str, str]) -> None:
     page.goto(f"{app_url}/shared?share={shared[1]}")
@@ -67,18 +48,18 @@ def test_a_public_share_shows_its_script_and_results_to_someone_not_signed_in(
     page.get_by_test_id("stDataFrame").first.wait_for()  # the results when shared
     page.get_by_text("Sign in (below) to open your own copy").wait_for()
     assert page.get_by_role("button", name="Open my own copy").count() == 0
-    shot(page, "1-public-view")
+    shot(page, "shares-1-public-view")
 
 
 def test_a_share_opened_by_a_second_user_gives_their_own_sandbox_with_the_script_in_the_editor(
         stack: Stack, app_url: str, page: Any, shared: tuple[str, str]) -> None:
     owners, share_id = shared
-    e2e.sign_in(page, app_url, OPENER, PASSWORD)
+    sign_in(page, app_url, OPENER, PASSWORD)
 
     page.goto(f"{app_url}/shared?share={share_id}")
     page.get_by_role("heading", name="Shared sandbox").wait_for()
     page.get_by_role("button", name="Open my own copy").wait_for()
-    shot(page, "2-signed-in-view")
+    shot(page, "shares-2-signed-in-view")
     page.get_by_role("button", name="Open my own copy").click()
 
     page.get_by_role("heading", name="Playground").first.wait_for(timeout=120_000)
@@ -90,7 +71,7 @@ def test_a_share_opened_by_a_second_user_gives_their_own_sandbox_with_the_script
     mine = [s.id for s in api.list_sandboxes(OPENER)]
     assert len(mine) == 1 and mine[0] != owners
     assert f"sandbox={mine[0]}" in page.url
-    shot(page, "3-own-copy")
+    shot(page, "shares-3-own-copy")
     # the opener's writes stay in the opener's sandbox
     api.run_query(OPENER, mine[0], "DELETE FROM Genre")
     [result] = api.run_query(OWNER, owners, "SELECT count(*) FROM Genre")
