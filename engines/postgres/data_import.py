@@ -127,11 +127,16 @@ def import_records(conn: Any, target: str, records: Iterable[dict[str, Any]]) ->
 
     ``conn`` is an autocommit psycopg2 connection outside any transaction. Raises
     :class:`ImportRowError` for a rejected record (the caller rolls back).
+
+    Sandboxes commit asynchronously (``synchronous_commit = off``), but an import is work
+    a user would not want to redo: its commit is written to the WAL before this returns,
+    so a server killed afterwards (at its memory limit) restarts with the rows.
     """
     table = qualified_name(target)
     stream = iter(records)
     with conn.cursor() as cur:
         cur.execute("BEGIN")
+        cur.execute("SET LOCAL synchronous_commit = on")
         first = _checked(itertools.islice(stream, BATCH_ROWS), 1)
         cur.execute("SELECT pg_catalog.to_regclass(%s)", (table,))
         if cur.fetchone()[0] is None:
