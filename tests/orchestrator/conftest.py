@@ -155,11 +155,17 @@ class Stack:
         self.remove_containers()
 
     def remove_containers(self) -> None:
-        """Remove the sandbox containers of this stack's installation (a stopped stack
-        leaves its sandboxes to the next start's reaper; a test stack has no next start)."""
+        """Remove the sandbox containers of this stack's installation and stop their
+        loopback forwarders (a stopped stack leaves its sandboxes to the next start's
+        reaper; a test stack has no next start)."""
         if self.settings.provisioner == "local":
             return
+        from orchestrator.sandboxes.docker.port_forward import ForwarderProcesses
         from orchestrator.sandboxes.provisioners import docker_answers, installation_id
+
+        forwarders = self.settings.home / "docker" / "forwarders"
+        for record in forwarders.glob("*.json"):
+            ForwarderProcesses(forwarders).close(record.stem)
 
         if not docker_answers():
             return
