@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from orchestrator.design.dbml import from_dbml, to_dbml
+from orchestrator.design.dbml import to_dbml
 from orchestrator.design.model import RENAME_NOTE, Column, Design, Enum, ForeignKey, Index, Table
 
 NEW = "(new table)"
@@ -121,10 +121,10 @@ def _render_enums(design: Design, dialect: str, key: str) -> str | None:
     return to_dbml(design, dialect)
 
 
-def render(dbml: str, dialect: str, key: str) -> str | None:
-    """The form; returns the new DBML when the user put a table into (or removed one
-    from) the design, else None."""
-    design: Design = from_dbml(dbml)
+def render(design: Design, dialect: str, key: str) -> str | None:
+    """The form over the working design (parsed once by the page; the form changes it
+    only on its way to the DBML it returns); returns the new DBML when the user put a
+    table into (or removed one from) the design, else None."""
     names = [t.name for t in design.tables]
     chosen = st.selectbox("Table", [NEW, *names], key=f"{key}_table")
     old = design.table(chosen) if chosen != NEW else None

@@ -88,3 +88,12 @@ def test_a_click_on_a_table_in_the_diagram_opens_it_in_the_form(app, user, sandb
     # the click is applied once: the form's own picker then decides
     table.set_value("Album").run()
     assert at.selectbox(key=f"design_form_{sandbox.id}_table").value == "Album"
+
+
+def test_dbml_that_does_not_parse_is_reported_and_draws_no_diagram(app, user, sandbox):
+    at = app(user, "design")
+    at.text_area(key=f"design_text_{sandbox.id}").set_value("Table broken {").run()
+    at.run()  # the design the text area set is drawn on the next run
+    no_crash(at)
+    assert any("the DBML does not parse" in e.value for e in at.error), [e.value for e in at.error]
+    assert not [e for e in at.main if getattr(e, "type", None) == "vega_lite_chart"]

@@ -15,6 +15,7 @@ import streamlit as st
 from engines.errors import DBPlayError
 from engines.registry import descriptor_for
 from orchestrator.design.dbml import from_dbml
+from orchestrator.design.model import Design
 from ui import design_diagram, design_form, design_preview, feedback, mongo_design, picker, session
 
 #: sqlglot's names of the dialects whose DDL can be converted
@@ -55,11 +56,22 @@ def _convert(user: str, sandbox_id: str, keys: dict[str, str]) -> None:
     _set_design(keys, dbml)
 
 
-def _editors(user: str, sandbox_id: str, dialect: str, keys: dict[str, str]) -> None:
+def _parsed(keys: dict[str, str]) -> Design | DBPlayError:
+    """The working design, parsed once per run (the diagram and the form both draw it),
+    or why its DBML does not parse."""
+    try:
+        return from_dbml(st.session_state[keys["dbml"]])
+    except DBPlayError as exc:
+        return exc
+
+
+def _editors(user: str, sandbox_id: str, dialect: str, keys: dict[str, str],
+             design: Design | DBPlayError) -> None:
     form, text, ddl = st.tabs(["Table form", "DBML", "Import DDL"])
     with form, feedback.guard():
-        changed = design_form.render(st.session_state[keys["dbml"]], dialect,
-                                     key=f"design_form_{sandbox_id}")
+        if isinstance(design, DBPlayError):
+            raise design
+        changed = design_form.render(design, dialect, key=f"design_form_{sandbox_id}")
         if changed is not None:
             _set_design(keys, changed)
             st.rerun()
@@ -120,14 +132,10 @@ def _actions(user: str, sandbox_id: str, keys: dict[str, str], answer: dict[str,
         design_preview.render_clone(outcome["clone"])
 
 
-def _diagram(sandbox_id: str, keys: dict[str, str]) -> None:
+def _diagram(sandbox_id: str, design: Design | DBPlayError) -> None:
     """The working design's tables; a click on one opens it in the table form."""
-    try:
-        design = from_dbml(st.session_state[keys["dbml"]])
-    except DBPlayError:
-        return  # the DBML tab says what does not parse
-    if not design.tables:
-        return
+    if isinstance(design, DBPlayError) or not design.tables:
+        return  # the form says what does not parse
     with st.expander("Diagram of the design: click a table to edit it in the form",
                      expanded=True):
         event = st.altair_chart(design_diagram.chart(design), width="content",
@@ -164,11 +172,12 @@ def main() -> None:
             _start_over(user, sandbox.id, keys)
         if keys["dbml"] not in st.session_state:
             return
-    _diagram(sandbox.id, keys)
+    design = _parsed(keys)
+    _diagram(sandbox.id, design)
     st.button("Start over from the sandbox", key=f"design_reset_{sandbox.id}",
               icon=":material/restart_alt:", on_click=_start_over, args=(user, sandbox.id, keys))
     dialect = "postgresql" if sandbox.engine == "postgres" else "sqlite"
-    _editors(user, sandbox.id, dialect, keys)
+    _editors(user, sandbox.id, dialect, keys, design)
     st.subheader("Migration")
     answer = _migration(user, sandbox.id, keys)
     if answer is None:
